@@ -1,0 +1,144 @@
+# kopro — plain Makefile. Every dependency comes through pkg-config, except
+# libharu, which Debian ships without a .pc file.
+#
+#   make            build everything into $(BUILD)/
+#   make check      unit tests (normal + ASan/UBSan), integration tests, CLI valgrind
+#   make demo       the whole pipeline on a private PostgreSQL cluster under ./var/
+#   make demo-stop  stop that cluster
+#   make bench      benchmarks against peer tools (see bench/README.md)
+#
+# Several people may build in one tree at once: give each a BUILD directory,
+# e.g. `make BUILD=build-alice check`.
+
+BUILD    ?= build
+ASAN_BUILD = $(BUILD)-asan
+CC       ?= cc
+PKGS      = libpq jansson gpgme libcurl libarchive cairo libmicrohttpd libsystemd libzstd zlib libcrypto
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wwrite-strings -Werror
+BASEFLAGS = -std=c11 -D_GNU_SOURCE -DKOPRO_VERSION='"$(VERSION)"' $(WARN) -Ilib/include -Ijobs
+OPT      ?= -O2 -g
+SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm -lpthread
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+LIB_SRC  = $(sort $(wildcard lib/*.c))
+JOB_SRC  = $(sort $(wildcard jobs/*.c))
+MIGRATIONS = $(sort $(wildcard lib/migrations/*.sql))
+CMDS     = $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard cmd/*/*.c)))))
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRC = $(sort $(wildcard tests/fixtures/*.c))
+
+# $(call objs,BUILDDIR,SOURCES)
+objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+.PHONY: all deps build asan check unit unit-asan integration valgrind demo demo-stop \
+        bench fonts clean distclean
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+deps:
+	@sh mk/deps.sh
+
+# ---------------------------------------------------------------- build rules
+# One template, instantiated for the normal and the sanitizer build.
+define BUILD_TREE
+$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
+
+# Generated sources: the embedded SQL migrations and the job-kind table.
+$(1)/gen/migrations.c: $(MIGRATIONS) mk/embed.sh
+	@mkdir -p $$(dir $$@)
+	sh mk/embed.sh kopro_migrations $(MIGRATIONS) > $$@.tmp && mv $$@.tmp $$@
+
+$(1)/gen/jobs_registry.c: $(JOB_SRC) mk/jobs-registry.sh
+	@mkdir -p $$(dir $$@)
+	sh mk/jobs-registry.sh $(JOB_SRC) > $$@.tmp && mv $$@.tmp $$@
+
+$(1)/obj/gen/%.o: $(1)/gen/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -c -o $$@ $$<
+
+$(1)/libkopro.a: $(call objs,$(1),$(LIB_SRC)) $(1)/obj/gen/migrations.o
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(1)/libkopro-jobs.a: $(call objs,$(1),$(JOB_SRC)) $(1)/obj/gen/jobs_registry.o
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(1)/tools/%: tests/fixtures/%.c $(1)/libkopro.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -o $$@ $$< $(1)/libkopro.a $$(PKG_LIBS) $$(LDFLAGS)
+
+$(1)/tests/%: tests/unit/%.c $(1)/libkopro-jobs.a $(1)/libkopro.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -o $$@ $$< $(1)/libkopro-jobs.a $(1)/libkopro.a $$(CMOCKA_LIBS) $$(PKG_LIBS) $$(LDFLAGS)
+endef
+
+# $(call CMD_RULE,BUILDDIR,COMMAND,FLAGS): one binary from cmd/COMMAND/*.c
+define CMD_RULE
+$(1)/bin/$(2): $(call objs,$(1),$(wildcard cmd/$(2)/*.c)) $(1)/libkopro-jobs.a $(1)/libkopro.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(3) -o $$@ $$(filter %.o,$$^) $(1)/libkopro-jobs.a $(1)/libkopro.a $$(PKG_LIBS) $$(LDFLAGS)
+endef
+
+$(eval $(call BUILD_TREE,$(BUILD),$(OPT)))
+$(eval $(call BUILD_TREE,$(ASAN_BUILD),$(SANFLAGS)))
+$(foreach c,$(CMDS),$(eval $(call CMD_RULE,$(BUILD),$(c),$(OPT))))
+$(foreach c,$(CMDS),$(eval $(call CMD_RULE,$(ASAN_BUILD),$(c),$(SANFLAGS))))
+
+BINS       = $(addprefix $(BUILD)/bin/,$(CMDS))
+ASAN_BINS  = $(addprefix $(ASAN_BUILD)/bin/,$(CMDS))
+TOOLS      = $(addprefix $(BUILD)/tools/,$(notdir $(TOOL_SRC:.c=)))
+UNITS      = $(addprefix $(BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
+ASAN_UNITS = $(addprefix $(ASAN_BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
+
+build: $(BINS) $(TOOLS) fonts
+asan: $(ASAN_BINS) $(ASAN_UNITS)
+
+fonts:
+	@$(MAKE) --no-print-directory -C fonts BUILD=$(abspath $(BUILD))
+
+-include $(shell find $(BUILD)/obj $(ASAN_BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- tests
+# Each runner prints its own "N passed, N failed" line; tests/summary.sh adds them up.
+check: deps
+	@$(MAKE) --no-print-directory build asan $(UNITS)
+	@sh tests/check.sh $(BUILD) $(ASAN_BUILD)
+
+unit: $(UNITS)
+	@sh tests/run-unit.sh $(BUILD) normal
+
+unit-asan: asan
+	@sh tests/run-unit.sh $(ASAN_BUILD) asan
+
+# T=pattern runs only matching integration tests, e.g. make integration T=backup
+integration: build asan
+	@sh tests/run-integration.sh $(BUILD) $(ASAN_BUILD) /dev/null $(T)
+
+# ---------------------------------------------------------------- demo / bench
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@sh mk/demo.sh $(abspath $(BUILD))
+
+demo-stop:
+	@sh mk/demo.sh --stop $(abspath $(BUILD))
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@sh bench/run.sh $(abspath $(BUILD))
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
+
+distclean: clean
+	rm -rf var
