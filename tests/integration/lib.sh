@@ -49,7 +49,8 @@ kt_pg_start() {
         return 0
     fi
     mkdir -p "$KT_TMP/pg" "$KT_TMP/sock"
-    [ "$(id -u)" = 0 ] && chown postgres "$KT_TMP/pg" "$KT_TMP/sock"
+    : >"$KT_TMP/pg.log"
+    [ "$(id -u)" = 0 ] && chown postgres "$KT_TMP/pg" "$KT_TMP/sock" "$KT_TMP/pg.log"
     kt_as_pg "$PG_BIN/initdb" -D "$KT_TMP/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
         >"$KT_TMP/initdb.log" 2>&1 || { cat "$KT_TMP/initdb.log"; return 1; }
     kt_as_pg "$PG_BIN/pg_ctl" -D "$KT_TMP/pg" -w -l "$KT_TMP/pg.log" \
