@@ -1,0 +1,933 @@
+/*
+ * lib/assembly.c — the assembly model: exact decimals, JSON load/dump, free.
+ * The database loader is lib/assembly_db.c.
+ */
+#include "kopro/assembly.h"
+
+#include "kopro/error.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define JSON_ARRAY_CAP 1000000 /* items per array of a JSON model */
+
+/* ------------------------------------------------------------ decimals */
+
+int kopro_decimal_parse(int64_t *out, const char *text, int scale_digits, const char *what)
+{
+    const char *p = text;
+    int neg = 0;
+    int frac_digits = 0;
+    int any_digit = 0;
+    __int128 v = 0;
+    const __int128 limit = (__int128)INT64_MAX;
+
+    *out = 0;
+    if (text == NULL)
+        return kopro_error_set(KOPRO_EINVAL, "%s: missing number; give a decimal like 250.0000",
+                               what);
+    if (*p == '-' || *p == '+') {
+        neg = *p == '-';
+        p++;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (*p - '0');
+        any_digit = 1;
+        if (v > limit)
+            goto overflow;
+    }
+    if (*p == '.') {
+        p++;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            any_digit = 1;
+            if (frac_digits < scale_digits) {
+                v = v * 10 + (*p - '0');
+                frac_digits++;
+                if (v > limit)
+                    goto overflow;
+            } else if (*p != '0') {
+                return kopro_error_set(KOPRO_EINVAL,
+                                       "%s: \"%s\" has more than %d significant decimals, so it "
+                                       "is not exact at this scale; correct the stored value",
+                                       what, text, scale_digits);
+            }
+        }
+    }
+    if (*p != '\0' || !any_digit)
+        return kopro_error_set(KOPRO_EINVAL,
+                               "%s: \"%s\" is not a plain decimal number (digits, one optional "
+                               "point, no exponent)",
+                               what, text);
+    for (; frac_digits < scale_digits; frac_digits++) {
+        v *= 10;
+        if (v > limit)
+            goto overflow;
+    }
+    *out = (int64_t)(neg ? -v : v);
+    return 0;
+overflow:
+    return kopro_error_set(KOPRO_EINVAL, "%s: \"%s\" is too large", what, text);
+}
+
+void kopro_decimal_format(char *buf, size_t buf_bytes, int64_t value, int scale_digits)
+{
+    if (scale_digits > 18)
+        scale_digits = 18;
+    uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    uint64_t div = 1;
+    for (int i = 0; i < scale_digits; i++)
+        div *= 10;
+    if (scale_digits <= 0)
+        snprintf(buf, buf_bytes, "%s%llu", value < 0 ? "-" : "", (unsigned long long)mag);
+    else
+        snprintf(buf, buf_bytes, "%s%llu.%0*llu", value < 0 ? "-" : "",
+                 (unsigned long long)(mag / div), scale_digits, (unsigned long long)(mag % div));
+}
+
+/* ------------------------------------------------------------ free */
+
+static void free_str(char *s)
+{
+    if (s != NULL) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+void kopro_assembly_free(struct kopro_assembly *a)
+{
+    if (a == NULL)
+        return;
+    free_str(a->building.id);
+    free_str(a->building.organization_id);
+    free_str(a->building.name);
+    free_str(a->building.address);
+    free_str(a->building.postal_code);
+    free_str(a->building.city);
+    free_str(a->building.syndic_name);
+    free_str(a->meeting.id);
+    free_str(a->meeting.title);
+    free_str(a->meeting.location);
+    free_str(a->meeting.status);
+    for (size_t i = 0; i < a->meeting.n_agenda; i++)
+        free_str(a->meeting.agenda[i]);
+    free(a->meeting.agenda);
+    free_str(a->meeting.president_name);
+    free_str(a->meeting.secretary_name);
+    for (size_t i = 0; i < a->n_owners; i++) {
+        free_str(a->owners[i].id);
+        free_str(a->owners[i].display_name);
+        free_str(a->owners[i].first_name);
+        free_str(a->owners[i].last_name);
+    }
+    free(a->owners);
+    for (size_t i = 0; i < a->n_units; i++) {
+        free_str(a->units[i].id);
+        free_str(a->units[i].number);
+        free_str(a->units[i].type);
+    }
+    free(a->units);
+    for (size_t i = 0; i < a->n_ownerships; i++)
+        free_str(a->ownerships[i].id);
+    free(a->ownerships);
+    for (size_t i = 0; i < a->n_proxies; i++) {
+        free_str(a->proxies[i].holder_id);
+        free_str(a->proxies[i].holder_name);
+        free_str(a->proxies[i].source);
+    }
+    free(a->proxies);
+    for (size_t i = 0; i < a->n_resolutions; i++) {
+        struct kopro_resolution *r = &a->resolutions[i];
+        free_str(r->id);
+        free_str(r->title);
+        free_str(r->description);
+        free_str(r->resolution_type);
+        free_str(r->majority_required);
+        free_str(r->stored_status);
+    }
+    free(a->resolutions);
+    for (size_t i = 0; i < a->n_votes; i++)
+        free_str(a->votes[i].id);
+    free(a->votes);
+    explicit_bzero(a, sizeof(*a));
+    free(a);
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (src == NULL)
+        return 0;
+    *dst = strdup(src);
+    return *dst == NULL ? kopro_error_set(KOPRO_ERROR, "out of memory copying a string") : 0;
+}
+
+int kopro_assembly_set_officers(struct kopro_assembly *a, const char *president_name,
+                                const char *secretary_name)
+{
+    char *p = NULL;
+    char *s = NULL;
+    if (dup_opt(&p, president_name) != 0 || dup_opt(&s, secretary_name) != 0) {
+        free_str(p);
+        return KOPRO_ERROR;
+    }
+    free_str(a->meeting.president_name);
+    free_str(a->meeting.secretary_name);
+    a->meeting.president_name = p;
+    a->meeting.secretary_name = s;
+    return 0;
+}
+
+/* ------------------------------------------------------------ id index */
+
+struct id_entry {
+    const char *id;
+    size_t idx;
+};
+
+struct id_index {
+    struct id_entry *e;
+    size_t n;
+};
+
+static int id_cmp(const void *x, const void *y)
+{
+    return strcmp(((const struct id_entry *)x)->id, ((const struct id_entry *)y)->id);
+}
+
+/* Build a sorted index over `n` ids found at stride `stride` from `first`. */
+static int id_index_build(struct id_index *ix, const void *first, size_t n, size_t stride,
+                          const char *what)
+{
+    ix->n = n;
+    ix->e = calloc(n ? n : 1, sizeof(*ix->e));
+    if (ix->e == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory indexing %s", what);
+    for (size_t i = 0; i < n; i++) {
+        ix->e[i].id = *(char *const *)((const char *)first + i * stride);
+        ix->e[i].idx = i;
+    }
+    qsort(ix->e, n, sizeof(*ix->e), id_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(ix->e[i - 1].id, ix->e[i].id) == 0)
+            return kopro_error_set(KOPRO_EINVAL, "%s: id %s appears twice; ids must be unique",
+                                   what, ix->e[i].id);
+    return 0;
+}
+
+static size_t id_index_find(const struct id_index *ix, const char *id)
+{
+    struct id_entry key = {id, 0};
+    const struct id_entry *hit;
+    if (id == NULL || ix->n == 0)
+        return KOPRO_NONE;
+    hit = bsearch(&key, ix->e, ix->n, sizeof(*ix->e), id_cmp);
+    return hit ? hit->idx : KOPRO_NONE;
+}
+
+/* ------------------------------------------------------------ JSON load */
+
+static int jstr(char **dst, const json_t *obj, const char *key, int required, const char *path)
+{
+    const json_t *v = json_object_get(obj, key);
+    *dst = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return kopro_error_set(KOPRO_EINVAL, "%s.%s: missing; it is required (a string)",
+                                   path, key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return kopro_error_set(KOPRO_EINVAL, "%s.%s: must be a string", path, key);
+    return dup_opt(dst, json_string_value(v));
+}
+
+static int jbool(int *dst, const json_t *obj, const char *key, const char *path)
+{
+    const json_t *v = json_object_get(obj, key);
+    *dst = 0;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v))
+        return kopro_error_set(KOPRO_EINVAL, "%s.%s: must be true or false", path, key);
+    *dst = json_is_true(v);
+    return 0;
+}
+
+/* An exact decimal given as a string or an integer (a JSON real is refused:
+ * it is a binary double and may not be exact). */
+static int jdec(int64_t *dst, const json_t *obj, const char *key, int scale, int required,
+                const char *path)
+{
+    const json_t *v = json_object_get(obj, key);
+    char what[160];
+    *dst = 0;
+    snprintf(what, sizeof(what), "%s.%s", path, key);
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return kopro_error_set(KOPRO_EINVAL, "%s: missing; give a decimal string like \"250.0000\"",
+                                   what);
+        return 0;
+    }
+    if (json_is_integer(v)) {
+        char text[32];
+        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
+        return kopro_decimal_parse(dst, text, scale, what);
+    }
+    if (json_is_string(v))
+        return kopro_decimal_parse(dst, json_string_value(v), scale, what);
+    return kopro_error_set(KOPRO_EINVAL,
+                           "%s: give an integer or a decimal string (\"250.5000\"), not a JSON "
+                           "real, so that the value stays exact",
+                           what);
+}
+
+static int jarray(const json_t **dst, size_t *n, const json_t *obj, const char *key,
+                  const char *path)
+{
+    const json_t *v = json_object_get(obj, key);
+    *dst = NULL;
+    *n = 0;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return kopro_error_set(KOPRO_EINVAL, "%s.%s: must be an array", path, key);
+    if (json_array_size(v) > JSON_ARRAY_CAP)
+        return kopro_error_set(KOPRO_ETOOBIG, "%s.%s: more than %d items", path, key,
+                               JSON_ARRAY_CAP);
+    *dst = v;
+    *n = json_array_size(v);
+    return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" (or "+00:00", or a space instead of T; seconds optional). */
+static int parse_utc(int64_t *out, const char *s, const char *what)
+{
+    struct tm tm;
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    const char *rest;
+    memset(&tm, 0, sizeof(tm));
+    if (s == NULL || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+        goto bad;
+    rest = s + n;
+    if (*rest == 'T' || *rest == ' ') {
+        int m = 0;
+        if (sscanf(rest + 1, "%2d:%2d%n", &h, &mi, &m) != 2)
+            goto bad;
+        rest += 1 + m;
+        if (*rest == ':') {
+            if (sscanf(rest + 1, "%2d%n", &sec, &m) != 1)
+                goto bad;
+            rest += 1 + m;
+        }
+        if (*rest == '.')
+            for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+                ;
+        if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0 && strcmp(rest, "+00") != 0)
+            goto bad;
+    } else if (*rest != '\0') {
+        goto bad;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        goto bad;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+bad:
+    return kopro_error_set(KOPRO_EINVAL,
+                           "%s: \"%s\" is not a UTC time; write it like 2026-03-14T18:00:00Z",
+                           what, s ? s : "(missing)");
+}
+
+static int enum_of(int *dst, const char *text, const char *const *names, size_t n,
+                   const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (names[i] != NULL && strcmp(text, names[i]) == 0) {
+            *dst = (int)i;
+            return 0;
+        }
+    return kopro_error_set(KOPRO_EINVAL, "%s: unknown value \"%s\"", what, text);
+}
+
+static const char *const attendance_names[] = {"absent", "present", "represented"};
+static const char *const choice_names[] = {"Pour", "Contre", "Abstention"};
+static const char *const meeting_type_names[] = {"ordinary", "extraordinary"};
+static const char *const source_names[] = {"convocation_recipients", "votes"};
+
+static int load_building(struct kopro_assembly *a, const json_t *doc)
+{
+    const json_t *b = json_object_get(doc, "building");
+    const json_t *tt;
+    int rc;
+    if (!json_is_object(b))
+        return kopro_error_set(KOPRO_EINVAL, "building: missing; it must be an object");
+    if ((rc = jstr(&a->building.id, b, "id", 0, "building")) != 0 ||
+        (rc = jstr(&a->building.organization_id, b, "organization_id", 0, "building")) != 0 ||
+        (rc = jstr(&a->building.name, b, "name", 1, "building")) != 0 ||
+        (rc = jstr(&a->building.address, b, "address", 0, "building")) != 0 ||
+        (rc = jstr(&a->building.postal_code, b, "postal_code", 0, "building")) != 0 ||
+        (rc = jstr(&a->building.city, b, "city", 0, "building")) != 0 ||
+        (rc = jstr(&a->building.syndic_name, b, "syndic_name", 0, "building")) != 0)
+        return rc;
+    tt = json_object_get(b, "total_tantiemes");
+    if (!json_is_integer(tt) || json_integer_value(tt) <= 0 || json_integer_value(tt) > INT32_MAX)
+        return kopro_error_set(KOPRO_EINVAL,
+                               "building.total_tantiemes: must be a positive integer (e.g. 10000)");
+    a->building.total_tantiemes = json_integer_value(tt);
+    return 0;
+}
+
+static int load_meeting(struct kopro_assembly *a, const json_t *doc)
+{
+    const json_t *m = json_object_get(doc, "meeting");
+    const json_t *agenda;
+    char *text = NULL;
+    size_t n;
+    int v = 0;
+    int rc;
+    if (!json_is_object(m))
+        return kopro_error_set(KOPRO_EINVAL, "meeting: missing; it must be an object");
+    if ((rc = jstr(&a->meeting.id, m, "id", 0, "meeting")) != 0 ||
+        (rc = jstr(&a->meeting.title, m, "title", 0, "meeting")) != 0 ||
+        (rc = jstr(&a->meeting.location, m, "location", 0, "meeting")) != 0 ||
+        (rc = jstr(&a->meeting.status, m, "status", 0, "meeting")) != 0 ||
+        (rc = jstr(&a->meeting.president_name, m, "president", 0, "meeting")) != 0 ||
+        (rc = jstr(&a->meeting.secretary_name, m, "secretary", 0, "meeting")) != 0 ||
+        (rc = jbool(&a->meeting.is_second_convocation, m, "is_second_convocation", "meeting")) != 0)
+        return rc;
+    if ((rc = jstr(&text, m, "type", 0, "meeting")) != 0)
+        return rc;
+    if (text != NULL) {
+        rc = enum_of(&v, text, meeting_type_names, 2, "meeting.type (ordinary|extraordinary)");
+        free(text);
+        if (rc != 0)
+            return rc;
+        a->meeting.type = (enum kopro_meeting_type)v;
+    }
+    if ((rc = jstr(&text, m, "scheduled_at", 1, "meeting")) != 0)
+        return rc;
+    rc = parse_utc(&a->meeting.scheduled_at_utc, text, "meeting.scheduled_at");
+    free(text);
+    if (rc != 0)
+        return rc;
+    if ((rc = jarray(&agenda, &n, m, "agenda", "meeting")) != 0)
+        return rc;
+    if (n > 0) {
+        a->meeting.agenda = calloc(n, sizeof(char *));
+        if (a->meeting.agenda == NULL)
+            return kopro_error_set(KOPRO_ERROR, "out of memory reading meeting.agenda");
+        for (size_t i = 0; i < n; i++) {
+            const json_t *it = json_array_get(agenda, i);
+            if (!json_is_string(it))
+                return kopro_error_set(KOPRO_EINVAL, "meeting.agenda[%zu]: must be a string", i);
+            if ((rc = dup_opt(&a->meeting.agenda[i], json_string_value(it))) != 0)
+                return rc;
+            a->meeting.n_agenda = i + 1;
+        }
+    }
+    return 0;
+}
+
+static int load_owners(struct kopro_assembly *a, const json_t *doc)
+{
+    const json_t *arr;
+    size_t n;
+    int rc = jarray(&arr, &n, doc, "owners", "$");
+    if (rc != 0)
+        return rc;
+    a->owners = calloc(n ? n : 1, sizeof(*a->owners));
+    if (a->owners == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory reading owners");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *o = json_array_get(arr, i);
+        struct kopro_owner *w = &a->owners[i];
+        char path[48];
+        char *att = NULL;
+        int v = 0;
+        a->n_owners = i + 1;
+        snprintf(path, sizeof(path), "owners[%zu]", i);
+        if (!json_is_object(o))
+            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = jstr(&w->id, o, "id", 1, path)) != 0 ||
+            (rc = jstr(&w->first_name, o, "first_name", 0, path)) != 0 ||
+            (rc = jstr(&w->last_name, o, "last_name", 0, path)) != 0 ||
+            (rc = jstr(&w->display_name, o, "name", 0, path)) != 0 ||
+            (rc = jbool(&w->is_company, o, "is_company", path)) != 0 ||
+            (rc = jbool(&w->is_syndic, o, "is_syndic", path)) != 0)
+            return rc;
+        if (w->display_name == NULL) {
+            size_t len = (w->first_name ? strlen(w->first_name) : 0) +
+                         (w->last_name ? strlen(w->last_name) : 0) + 2;
+            if (w->first_name == NULL && w->last_name == NULL)
+                return kopro_error_set(KOPRO_EINVAL,
+                                       "%s: give \"name\" or \"first_name\"/\"last_name\"", path);
+            w->display_name = malloc(len);
+            if (w->display_name == NULL)
+                return kopro_error_set(KOPRO_ERROR, "out of memory reading %s", path);
+            snprintf(w->display_name, len, "%s%s%s", w->first_name ? w->first_name : "",
+                     w->first_name && w->last_name ? " " : "", w->last_name ? w->last_name : "");
+        }
+        if ((rc = jstr(&att, o, "attendance", 0, path)) != 0)
+            return rc;
+        if (att != NULL) {
+            char what[128];
+            snprintf(what, sizeof(what), "%s.attendance (present|represented|absent)", path);
+            rc = enum_of(&v, att, attendance_names, 3, what);
+            free(att);
+            if (rc != 0)
+                return rc;
+            w->attendance = (enum kopro_attendance)v;
+        }
+    }
+    return 0;
+}
+
+static int load_units(struct kopro_assembly *a, const json_t *doc)
+{
+    const json_t *arr;
+    size_t n;
+    int rc = jarray(&arr, &n, doc, "units", "$");
+    if (rc != 0)
+        return rc;
+    a->units = calloc(n ? n : 1, sizeof(*a->units));
+    if (a->units == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory reading units");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *o = json_array_get(arr, i);
+        struct kopro_unit *u = &a->units[i];
+        char path[48];
+        a->n_units = i + 1;
+        snprintf(path, sizeof(path), "units[%zu]", i);
+        if (!json_is_object(o))
+            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = jstr(&u->id, o, "id", 1, path)) != 0 ||
+            (rc = jstr(&u->number, o, "number", 0, path)) != 0 ||
+            (rc = jstr(&u->type, o, "type", 0, path)) != 0 ||
+            (rc = jdec(&u->quota_e4, o, "quota", 4, 1, path)) != 0)
+            return rc;
+        if (u->number == NULL && (rc = dup_opt(&u->number, u->id)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int ref(size_t *dst, const struct id_index *ix, const json_t *o, const char *key,
+               int required, const char *path, const char *target)
+{
+    const json_t *v = json_object_get(o, key);
+    *dst = KOPRO_NONE;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return kopro_error_set(KOPRO_EINVAL, "%s.%s: missing; give the id of one of %s",
+                                   path, key, target);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return kopro_error_set(KOPRO_EINVAL, "%s.%s: must be an id string", path, key);
+    *dst = id_index_find(ix, json_string_value(v));
+    if (*dst == KOPRO_NONE)
+        return kopro_error_set(KOPRO_EINVAL, "%s.%s: no %s with id %s", path, key, target,
+                               json_string_value(v));
+    return 0;
+}
+
+struct load_ix {
+    struct id_index owners, units, resolutions;
+};
+
+static int load_ownerships(struct kopro_assembly *a, const json_t *doc, const struct load_ix *ix)
+{
+    const json_t *arr;
+    size_t n;
+    int rc = jarray(&arr, &n, doc, "ownerships", "$");
+    if (rc != 0)
+        return rc;
+    a->ownerships = calloc(n ? n : 1, sizeof(*a->ownerships));
+    if (a->ownerships == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory reading ownerships");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *o = json_array_get(arr, i);
+        struct kopro_ownership *w = &a->ownerships[i];
+        char path[48];
+        a->n_ownerships = i + 1;
+        snprintf(path, sizeof(path), "ownerships[%zu]", i);
+        if (!json_is_object(o))
+            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = jstr(&w->id, o, "id", 0, path)) != 0 ||
+            (rc = ref(&w->unit, &ix->units, o, "unit", 1, path, "units")) != 0 ||
+            (rc = ref(&w->owner, &ix->owners, o, "owner", 1, path, "owners")) != 0)
+            return rc;
+        if (json_object_get(o, "fraction") == NULL)
+            w->fraction_e5 = KOPRO_FRACTION_SCALE;
+        else if ((rc = jdec(&w->fraction_e5, o, "fraction", 5, 1, path)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int load_proxies(struct kopro_assembly *a, const json_t *doc, const struct load_ix *ix)
+{
+    const json_t *arr;
+    size_t n;
+    int rc = jarray(&arr, &n, doc, "proxies", "$");
+    if (rc != 0)
+        return rc;
+    a->proxies = calloc(n ? n : 1, sizeof(*a->proxies));
+    if (a->proxies == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory reading proxies");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *o = json_array_get(arr, i);
+        struct kopro_proxy *p = &a->proxies[i];
+        char path[48];
+        a->n_proxies = i + 1;
+        snprintf(path, sizeof(path), "proxies[%zu]", i);
+        if (!json_is_object(o))
+            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = ref(&p->grantor, &ix->owners, o, "grantor", 1, path, "owners")) != 0 ||
+            (rc = ref(&p->holder_owner, &ix->owners, o, "holder_owner", 0, path, "owners")) != 0 ||
+            (rc = jstr(&p->holder_id, o, "holder_id", 0, path)) != 0 ||
+            (rc = jstr(&p->holder_name, o, "holder_name", 0, path)) != 0 ||
+            (rc = jstr(&p->source, o, "source", 0, path)) != 0 ||
+            (rc = jbool(&p->holder_is_syndic, o, "holder_is_syndic", path)) != 0)
+            return rc;
+        if (p->holder_owner != KOPRO_NONE) {
+            const struct kopro_owner *h = &a->owners[p->holder_owner];
+            if (p->holder_id == NULL && (rc = dup_opt(&p->holder_id, h->id)) != 0)
+                return rc;
+            if (p->holder_name == NULL && (rc = dup_opt(&p->holder_name, h->display_name)) != 0)
+                return rc;
+            p->holder_is_syndic = p->holder_is_syndic || h->is_syndic;
+        }
+        if (p->holder_id == NULL || p->holder_name == NULL)
+            return kopro_error_set(KOPRO_EINVAL,
+                                   "%s: give \"holder_owner\" or both \"holder_id\" and "
+                                   "\"holder_name\"",
+                                   path);
+        if (p->source == NULL && (rc = dup_opt(&p->source, "convocation_recipients")) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static const char *const stored_count_keys[3] = {"vote_count_pour", "vote_count_contre",
+                                                 "vote_count_abstention"};
+static const char *const stored_power_keys[3] = {
+    "total_voting_power_pour", "total_voting_power_contre", "total_voting_power_abstention"};
+
+static int load_resolutions(struct kopro_assembly *a, const json_t *doc)
+{
+    const json_t *arr;
+    size_t n;
+    int rc = jarray(&arr, &n, doc, "resolutions", "$");
+    if (rc != 0)
+        return rc;
+    a->resolutions = calloc(n ? n : 1, sizeof(*a->resolutions));
+    if (a->resolutions == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory reading resolutions");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *o = json_array_get(arr, i);
+        struct kopro_resolution *r = &a->resolutions[i];
+        char path[48];
+        a->n_resolutions = i + 1;
+        snprintf(path, sizeof(path), "resolutions[%zu]", i);
+        if (!json_is_object(o))
+            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = jstr(&r->id, o, "id", 1, path)) != 0 ||
+            (rc = jstr(&r->title, o, "title", 1, path)) != 0 ||
+            (rc = jstr(&r->description, o, "description", 0, path)) != 0 ||
+            (rc = jstr(&r->resolution_type, o, "type", 0, path)) != 0 ||
+            (rc = jstr(&r->majority_required, o, "majority_required", 1, path)) != 0 ||
+            (rc = jstr(&r->stored_status, o, "status", 0, path)) != 0)
+            return rc;
+        for (int c = 0; c < 3; c++) {
+            if ((rc = jdec(&r->stored_count[c], o, stored_count_keys[c], 0, 0, path)) != 0 ||
+                (rc = jdec(&r->stored_power_e4[c], o, stored_power_keys[c], 4, 0, path)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int load_votes(struct kopro_assembly *a, const json_t *doc, const struct load_ix *ix)
+{
+    const json_t *arr;
+    size_t n;
+    int rc = jarray(&arr, &n, doc, "votes", "$");
+    if (rc != 0)
+        return rc;
+    a->votes = calloc(n ? n : 1, sizeof(*a->votes));
+    if (a->votes == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory reading votes");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *o = json_array_get(arr, i);
+        struct kopro_vote *v = &a->votes[i];
+        char path[48];
+        char *choice = NULL;
+        int c = 0;
+        a->n_votes = i + 1;
+        snprintf(path, sizeof(path), "votes[%zu]", i);
+        if (!json_is_object(o))
+            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = jstr(&v->id, o, "id", 0, path)) != 0 ||
+            (rc = ref(&v->resolution, &ix->resolutions, o, "resolution", 1, path,
+                      "resolutions")) != 0 ||
+            (rc = ref(&v->unit, &ix->units, o, "unit", 1, path, "units")) != 0 ||
+            (rc = ref(&v->owner, &ix->owners, o, "owner", 1, path, "owners")) != 0 ||
+            (rc = ref(&v->proxy_owner, &ix->owners, o, "proxy_owner", 0, path, "owners")) != 0 ||
+            (rc = jdec(&v->voting_power_e4, o, "voting_power", 4, 1, path)) != 0 ||
+            (rc = jstr(&choice, o, "choice", 1, path)) != 0)
+            return rc;
+        {
+            char what[128];
+            snprintf(what, sizeof(what), "%s.choice (Pour|Contre|Abstention)", path);
+            rc = enum_of(&c, choice, choice_names, 3, what);
+        }
+        free(choice);
+        if (rc != 0)
+            return rc;
+        v->choice = (enum kopro_vote_choice)c;
+    }
+    return 0;
+}
+
+int kopro_assembly_load_json(struct kopro_assembly **out, const json_t *doc)
+{
+    struct kopro_assembly *a = NULL;
+    struct load_ix ix;
+    char *src = NULL;
+    int v = 0;
+    int rc;
+
+    memset(&ix, 0, sizeof(ix));
+    *out = NULL;
+    if (!json_is_object(doc)) {
+        rc = kopro_error_set(KOPRO_EINVAL, "assembly model: the document must be a JSON object");
+        goto done;
+    }
+    a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading the assembly model");
+        goto done;
+    }
+    if ((rc = load_building(a, doc)) != 0 || (rc = load_meeting(a, doc)) != 0)
+        goto done;
+    if ((rc = jstr(&src, doc, "attendance_source", 0, "$")) != 0)
+        goto done;
+    if (src != NULL) {
+        rc = enum_of(&v, src, source_names, 2, "attendance_source (convocation_recipients|votes)");
+        if (rc != 0)
+            goto done;
+        a->attendance_source = (enum kopro_attendance_source)v;
+    }
+    if ((rc = load_owners(a, doc)) != 0 || (rc = load_units(a, doc)) != 0 ||
+        (rc = load_resolutions(a, doc)) != 0)
+        goto done;
+    if ((rc = id_index_build(&ix.owners, &a->owners[0].id, a->n_owners, sizeof(*a->owners),
+                             "owners")) != 0 ||
+        (rc = id_index_build(&ix.units, &a->units[0].id, a->n_units, sizeof(*a->units),
+                             "units")) != 0 ||
+        (rc = id_index_build(&ix.resolutions, &a->resolutions[0].id, a->n_resolutions,
+                             sizeof(*a->resolutions), "resolutions")) != 0)
+        goto done;
+    if ((rc = load_ownerships(a, doc, &ix)) != 0 || (rc = load_proxies(a, doc, &ix)) != 0 ||
+        (rc = load_votes(a, doc, &ix)) != 0)
+        goto done;
+    *out = a;
+    a = NULL;
+    rc = 0;
+done:
+    free(src);
+    free(ix.owners.e);
+    free(ix.units.e);
+    free(ix.resolutions.e);
+    kopro_assembly_free(a);
+    return rc;
+}
+
+/* ------------------------------------------------------------ JSON dump */
+
+static int put(json_t *o, const char *key, json_t *v)
+{
+    /* json_object_set_new steals v even on failure; a NULL v is an allocation
+     * failure (or invalid UTF-8) of its constructor */
+    if (v == NULL)
+        return -1;
+    return json_object_set_new(o, key, v) == 0 ? 0 : -1;
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *jdecimal(int64_t v, int scale)
+{
+    char buf[32];
+    kopro_decimal_format(buf, sizeof(buf), v, scale);
+    return json_string(buf);
+}
+
+static json_t *jtime(int64_t t)
+{
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL)
+        return NULL;
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+int kopro_assembly_to_json(json_t **out, const struct kopro_assembly *a)
+{
+    json_t *doc = json_object();
+    json_t *b = json_object();
+    json_t *m = json_object();
+    json_t *agenda = json_array();
+    json_t *arr = NULL;
+    int bad = 0;
+
+    *out = NULL;
+    if (doc == NULL || b == NULL || m == NULL || agenda == NULL) {
+        json_decref(b);
+        json_decref(m);
+        json_decref(agenda);
+        bad = 1;
+        goto done;
+    }
+    bad |= put(doc, "model", json_string("assembly"));
+    bad |= put(doc, "version", json_integer(1));
+    bad |= put(b, "id", jstr_or_null(a->building.id));
+    bad |= put(b, "organization_id", jstr_or_null(a->building.organization_id));
+    bad |= put(b, "name", jstr_or_null(a->building.name));
+    bad |= put(b, "address", jstr_or_null(a->building.address));
+    bad |= put(b, "postal_code", jstr_or_null(a->building.postal_code));
+    bad |= put(b, "city", jstr_or_null(a->building.city));
+    bad |= put(b, "syndic_name", jstr_or_null(a->building.syndic_name));
+    bad |= put(b, "total_tantiemes", json_integer(a->building.total_tantiemes));
+    bad |= put(doc, "building", b);
+
+    bad |= put(m, "id", jstr_or_null(a->meeting.id));
+    bad |= put(m, "type", json_string(meeting_type_names[a->meeting.type == KOPRO_MEETING_EXTRAORDINARY]));
+    bad |= put(m, "title", jstr_or_null(a->meeting.title));
+    bad |= put(m, "location", jstr_or_null(a->meeting.location));
+    bad |= put(m, "status", jstr_or_null(a->meeting.status));
+    bad |= put(m, "scheduled_at", jtime(a->meeting.scheduled_at_utc));
+    bad |= put(m, "is_second_convocation", json_boolean(a->meeting.is_second_convocation));
+    for (size_t i = 0; i < a->meeting.n_agenda; i++)
+        bad |= json_array_append_new(agenda, json_string(a->meeting.agenda[i] ? a->meeting.agenda[i] : ""));
+    bad |= put(m, "agenda", agenda);
+    bad |= put(m, "president", jstr_or_null(a->meeting.president_name));
+    bad |= put(m, "secretary", jstr_or_null(a->meeting.secretary_name));
+    bad |= put(doc, "meeting", m);
+    bad |= put(doc, "attendance_source",
+               json_string(source_names[a->attendance_source == KOPRO_ATTENDANCE_FROM_VOTES]));
+
+    bad |= put(doc, "owners", arr = json_array());
+    for (size_t i = 0; arr != NULL && i < a->n_owners; i++) {
+        const struct kopro_owner *w = &a->owners[i];
+        json_t *o = json_object();
+        bad |= json_array_append_new(arr, o);
+        if (o == NULL)
+            break;
+        bad |= put(o, "id", jstr_or_null(w->id));
+        bad |= put(o, "name", jstr_or_null(w->display_name));
+        bad |= put(o, "first_name", jstr_or_null(w->first_name));
+        bad |= put(o, "last_name", jstr_or_null(w->last_name));
+        bad |= put(o, "is_company", json_boolean(w->is_company));
+        bad |= put(o, "is_syndic", json_boolean(w->is_syndic));
+        bad |= put(o, "attendance", json_string(attendance_names[w->attendance]));
+    }
+    bad |= put(doc, "units", arr = json_array());
+    for (size_t i = 0; arr != NULL && i < a->n_units; i++) {
+        const struct kopro_unit *u = &a->units[i];
+        json_t *o = json_object();
+        bad |= json_array_append_new(arr, o);
+        if (o == NULL)
+            break;
+        bad |= put(o, "id", jstr_or_null(u->id));
+        bad |= put(o, "number", jstr_or_null(u->number));
+        bad |= put(o, "type", jstr_or_null(u->type));
+        bad |= put(o, "quota", jdecimal(u->quota_e4, 4));
+    }
+    bad |= put(doc, "ownerships", arr = json_array());
+    for (size_t i = 0; arr != NULL && i < a->n_ownerships; i++) {
+        const struct kopro_ownership *w = &a->ownerships[i];
+        json_t *o = json_object();
+        bad |= json_array_append_new(arr, o);
+        if (o == NULL)
+            break;
+        bad |= put(o, "id", jstr_or_null(w->id));
+        bad |= put(o, "unit", jstr_or_null(a->units[w->unit].id));
+        bad |= put(o, "owner", jstr_or_null(a->owners[w->owner].id));
+        bad |= put(o, "fraction", jdecimal(w->fraction_e5, 5));
+    }
+    bad |= put(doc, "proxies", arr = json_array());
+    for (size_t i = 0; arr != NULL && i < a->n_proxies; i++) {
+        const struct kopro_proxy *p = &a->proxies[i];
+        json_t *o = json_object();
+        bad |= json_array_append_new(arr, o);
+        if (o == NULL)
+            break;
+        bad |= put(o, "grantor", jstr_or_null(a->owners[p->grantor].id));
+        bad |= put(o, "holder_owner", p->holder_owner != KOPRO_NONE
+                                          ? jstr_or_null(a->owners[p->holder_owner].id)
+                                          : json_null());
+        bad |= put(o, "holder_id", jstr_or_null(p->holder_id));
+        bad |= put(o, "holder_name", jstr_or_null(p->holder_name));
+        bad |= put(o, "holder_is_syndic", json_boolean(p->holder_is_syndic));
+        bad |= put(o, "source", jstr_or_null(p->source));
+    }
+    bad |= put(doc, "resolutions", arr = json_array());
+    for (size_t i = 0; arr != NULL && i < a->n_resolutions; i++) {
+        const struct kopro_resolution *r = &a->resolutions[i];
+        json_t *o = json_object();
+        bad |= json_array_append_new(arr, o);
+        if (o == NULL)
+            break;
+        bad |= put(o, "id", jstr_or_null(r->id));
+        bad |= put(o, "title", jstr_or_null(r->title));
+        bad |= put(o, "description", jstr_or_null(r->description));
+        bad |= put(o, "type", jstr_or_null(r->resolution_type));
+        bad |= put(o, "majority_required", jstr_or_null(r->majority_required));
+        bad |= put(o, "status", jstr_or_null(r->stored_status));
+        for (int c = 0; c < 3; c++) {
+            bad |= put(o, stored_count_keys[c], json_integer(r->stored_count[c]));
+            bad |= put(o, stored_power_keys[c], jdecimal(r->stored_power_e4[c], 4));
+        }
+    }
+    bad |= put(doc, "votes", arr = json_array());
+    for (size_t i = 0; arr != NULL && i < a->n_votes; i++) {
+        const struct kopro_vote *v = &a->votes[i];
+        json_t *o = json_object();
+        bad |= json_array_append_new(arr, o);
+        if (o == NULL)
+            break;
+        bad |= put(o, "id", jstr_or_null(v->id));
+        bad |= put(o, "resolution", jstr_or_null(a->resolutions[v->resolution].id));
+        bad |= put(o, "unit", jstr_or_null(a->units[v->unit].id));
+        bad |= put(o, "owner", jstr_or_null(a->owners[v->owner].id));
+        bad |= put(o, "choice", json_string(choice_names[v->choice]));
+        bad |= put(o, "voting_power", jdecimal(v->voting_power_e4, 4));
+        bad |= put(o, "proxy_owner", v->proxy_owner != KOPRO_NONE
+                                         ? jstr_or_null(a->owners[v->proxy_owner].id)
+                                         : json_null());
+    }
+done:
+    if (bad) {
+        json_decref(doc);
+        return kopro_error_set(KOPRO_ERROR, "out of memory writing the assembly model as JSON");
+    }
+    *out = doc;
+    return 0;
+}
