@@ -1,0 +1,206 @@
+/* Common machinery of the document renderers; see kopro/doc.h. */
+#include "doc_internal.h"
+
+#include "kopro/error.h"
+#include "kopro/fs.h"
+#include "kopro/hash.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void kopro_doc__check(struct doc_ctx *c, int rc)
+{
+    if (rc != 0 && c->rc == 0)
+        c->rc = rc;
+}
+
+const char *kopro_doc__fmt(struct doc_ctx *c, const char *key, const char *const *kv)
+{
+    struct kopro_buf b;
+    const char *tmpl = kopro_i18n_s(c->t, key);
+    int slot = c->ring_next;
+    int rc;
+    if (c->rc != 0)
+        return "";
+    c->ring_next = (c->ring_next + 1) % DOC_RING;
+    kopro_buf_init(&b, 1024 * 1024);
+    rc = kopro_i18n_subst(&b, tmpl, kv);
+    if (rc == 0 && b.data == NULL)
+        rc = kopro_buf_add(&b, "", 0);
+    if (rc != 0) {
+        kopro_buf_free(&b);
+        kopro_doc__check(c, kopro_error_wrap(rc, "template key '%s'", key));
+        return "";
+    }
+    if (c->ring[slot] != NULL) {
+        explicit_bzero(c->ring[slot], strlen(c->ring[slot]));
+        free(c->ring[slot]);
+    }
+    c->ring[slot] = kopro_buf_detach(&b);
+    if (c->ring[slot] == NULL) {
+        kopro_doc__check(c, kopro_error_set(KOPRO_ERROR, "out of memory formatting '%s'", key));
+        return "";
+    }
+    return c->ring[slot];
+}
+
+void kopro_doc__text(struct doc_ctx *c, enum kopro_pdf_style style, const char *text)
+{
+    if (c->rc != 0)
+        return;
+    kopro_doc__check(c, kopro_pdf_text(c->pdf, style, KOPRO_PDF_LEFT, text));
+}
+
+void kopro_doc__para(struct doc_ctx *c, enum kopro_pdf_style style, const char *key,
+                     const char *const *kv)
+{
+    const char *s = kopro_doc__fmt(c, key, kv);
+    kopro_doc__text(c, style, s);
+}
+
+void kopro_doc__shares(char *out, size_t out_bytes, const char *lang, int64_t shares_e4)
+{
+    char whole[48];
+    int64_t w = shares_e4 / 10000, f = shares_e4 % 10000;
+    char frac[8];
+    int n;
+    if (f < 0)
+        f = -f;
+    kopro_i18n_int(whole, sizeof(whole), lang, w);
+    if (f == 0) {
+        snprintf(out, out_bytes, "%s%s", shares_e4 < 0 && w == 0 ? "-" : "", whole);
+        return;
+    }
+    snprintf(frac, sizeof(frac), "%04d", (int)f);
+    for (n = 4; n > 0 && frac[n - 1] == '0'; n--)
+        frac[n - 1] = '\0';
+    snprintf(out, out_bytes, "%s%s%s%s", shares_e4 < 0 && w == 0 ? "-" : "", whole,
+             strcmp(lang, "en") == 0 ? "." : ",", frac);
+}
+
+static int fingerprint(char hex[KOPRO_SHA256_HEX_BYTES], const json_t *input, const char *lang,
+                       int final)
+{
+    char *text = json_dumps(input, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    struct kopro_sha256 *h = NULL;
+    int rc;
+    if (text == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory serialising the document input");
+    rc = kopro_sha256_new(&h);
+    if (rc == 0)
+        rc = kopro_sha256_update(h, text, strlen(text));
+    if (rc == 0)
+        rc = kopro_sha256_update(h, "\nlang=", 6);
+    if (rc == 0)
+        rc = kopro_sha256_update(h, lang, strlen(lang));
+    if (rc == 0)
+        rc = kopro_sha256_update(h, final ? "\nfinal=1" : "\nfinal=0", 8);
+    if (rc == 0)
+        rc = kopro_sha256_final_hex(h, hex);
+    kopro_sha256_free(h);
+    explicit_bzero(text, strlen(text));
+    free(text);
+    return rc;
+}
+
+int kopro_doc__begin(struct doc_ctx *c, struct kopro_doc_output *out, const char *doc_name,
+                     const struct kopro_doc_options *opts, const json_t *input,
+                     int64_t default_time_utc)
+{
+    static const struct kopro_doc_options defaults = {NULL, 0, NULL, NULL, 0};
+    struct kopro_pdf_options po;
+    char generated[96];
+    int64_t when;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    memset(out, 0, sizeof(*out));
+    if (opts == NULL)
+        opts = &defaults;
+    c->lang = opts->lang != NULL ? opts->lang : "fr";
+    rc = kopro_i18n_load(&c->t, opts->template_dir, doc_name, c->lang);
+    if (rc != 0)
+        return rc;
+    c->lang = kopro_i18n_lang(c->t);
+    rc = fingerprint(out->input_sha256, input, c->lang, opts->final);
+    if (rc != 0)
+        return rc;
+    when = opts->generated_at_utc != 0 ? opts->generated_at_utc : default_time_utc;
+    rc = kopro_i18n_datetime(generated, sizeof(generated), c->lang, (time_t)when);
+    if (rc != 0)
+        return kopro_error_wrap(rc, "generation time");
+    memset(&po, 0, sizeof(po));
+    po.font_dir = opts->font_dir;
+    po.final = opts->final;
+    po.watermark = kopro_i18n_s(c->t, "watermark");
+    po.page_label = kopro_i18n_s(c->t, "page_label");
+    po.subject = kopro_i18n_s(c->t, "doc_subject");
+    {
+        const char *kv[] = {"generated", generated, "sha256", out->input_sha256, NULL};
+        po.footer = kopro_doc__fmt(c, "footer", kv);
+    }
+    po.created_utc = (time_t)when;
+    rc = kopro_i18n_status(c->t);
+    if (rc == 0)
+        rc = c->rc;
+    if (rc == 0)
+        rc = kopro_pdf_new(&c->pdf, &po);
+    return rc;
+}
+
+void kopro_doc__cleanup(struct doc_ctx *c)
+{
+    for (int i = 0; i < DOC_RING; i++) {
+        if (c->ring[i] != NULL) {
+            explicit_bzero(c->ring[i], strlen(c->ring[i]));
+            free(c->ring[i]);
+            c->ring[i] = NULL;
+        }
+    }
+    kopro_pdf_free(c->pdf);
+    c->pdf = NULL;
+    kopro_i18n_free(c->t);
+    c->t = NULL;
+}
+
+int kopro_doc__finish(struct doc_ctx *c, struct kopro_doc_output *out)
+{
+    int rc = c->rc;
+    if (rc == 0)
+        rc = kopro_i18n_status(c->t);
+    if (rc == 0)
+        rc = kopro_pdf_render(&out->pdf, &out->pdf_bytes, &out->pages, c->pdf);
+    if (rc == 0)
+        rc = kopro_sha256_hex(out->pdf, out->pdf_bytes, out->sha256);
+    if (rc != 0)
+        kopro_doc_output_free(out);
+    kopro_doc__cleanup(c);
+    return rc;
+}
+
+void kopro_doc_output_free(struct kopro_doc_output *o)
+{
+    if (o == NULL)
+        return;
+    if (o->pdf != NULL) {
+        explicit_bzero(o->pdf, o->pdf_bytes);
+        free(o->pdf);
+    }
+    o->pdf = NULL;
+    o->pdf_bytes = 0;
+    o->pages = 0;
+}
+
+int kopro_doc_write(const struct kopro_doc_output *o, const char *path)
+{
+    int rc;
+    if (strcmp(path, "-") == 0) {
+        rc = kopro_fs_write_all(STDOUT_FILENO, o->pdf, o->pdf_bytes);
+        return rc != 0 ? kopro_error_wrap(rc, "standard output") : 0;
+    }
+    rc = kopro_fs_write_file_atomic(path, o->pdf, o->pdf_bytes, 0640);
+    return rc != 0 ? kopro_error_wrap(rc, "output %s", path) : 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * kopro/doc.h — the legal documents kopro renders (kopro/pdf.h) from the
+ * models of the legal engine (kopro/assembly.h, kopro/legal.h).
+ *
+ * Every document is deterministic: the same model and options give the same
+ * bytes whatever TZ, LC_ALL or the clock. The "generation time" printed in
+ * the footer and written as /CreationDate comes from the options
+ * (generated_at_utc) or, when 0, from the input (the meeting's scheduled
+ * date). The footer also carries the SHA-256 fingerprint of the input: the
+ * canonical JSON of the model (kopro_assembly_to_json(), keys sorted,
+ * compact) followed by the options that change the content (language,
+ * final).
+ *
+ * Thread-safety: reentrant; documents made in parallel threads are
+ * independent.
+ */
+#ifndef KOPRO_DOC_H
+#define KOPRO_DOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kopro/assembly.h"
+#include "kopro/hash.h"
+
+struct kopro_doc_options {
+    const char *lang;         /* "fr" (default when NULL), "nl", "de", "en" */
+    int final;                /* 0: draft watermark "PROJET / ONTWERP / ENTWURF / DRAFT" */
+    const char *template_dir; /* NULL: kopro_i18n_template_dir(NULL) */
+    const char *font_dir;     /* NULL: see kopro/pdf.h */
+    int64_t generated_at_utc; /* seconds since the epoch; 0: from the input */
+};
+
+struct kopro_doc_output {
+    unsigned char *pdf; /* owned; free with kopro_doc_output_free() */
+    size_t pdf_bytes;
+    int pages;
+    char sha256[KOPRO_SHA256_HEX_BYTES];       /* of the PDF bytes */
+    char input_sha256[KOPRO_SHA256_HEX_BYTES]; /* the input fingerprint (footer) */
+};
+
+/*
+ * Render the minutes (procès-verbal / notulen / Protokoll) of the assembly
+ * `a`: header (building, date and place in Europe/Brussels, type, second
+ * convocation, president and secretary), attendance table with shares and
+ * proxies and the source of the attendance, the quorum computation by both
+ * routes of art. 3.87 §5 and the validity statement, proxy breaches of
+ * art. 3.87 §7, the agenda, each resolution with its majority (art. 3.88),
+ * pour / contre / abstention in owners and shares, the result, the names
+ * voting against and abstaining (art. 3.87 §10), vote-cap adjustments and
+ * disagreements with KoproGo's stored status, and one signature line per
+ * person present, in a block never split across pages.
+ *
+ * out:  filled on success; release with kopro_doc_output_free().
+ * a:    the model (borrowed). The legal result is computed here
+ *       (kopro_legal_compute), never by the renderer itself.
+ * opts: options (borrowed); NULL means French draft.
+ * Returns 0; KOPRO_EINVAL for inconsistent data (the legal engine's message,
+ * naming the row and the rule), an unknown language or a missing template
+ * key (naming file and key); KOPRO_ENOTFOUND for a missing template file or
+ * font; KOPRO_ETOOBIG / KOPRO_ERROR from the layout engine.
+ * Source: Code civil art. 3.87 §5, §7, §10, art. 3.88; ../shared/docs/legal-be.md.
+ */
+int kopro_doc_minutes(struct kopro_doc_output *out, const struct kopro_assembly *a,
+                      const struct kopro_doc_options *opts);
+
+/* Release the PDF held by `o` (wiped: it carries personal data); NULL allowed. */
+void kopro_doc_output_free(struct kopro_doc_output *o);
+
+/*
+ * Write the PDF to `path` atomically (kopro/fs.h, mode 0640), or to standard
+ * output when path is "-". Returns 0, KOPRO_ENOTFOUND if the directory does
+ * not exist, KOPRO_ERROR otherwise (message names the path).
+ */
+int kopro_doc_write(const struct kopro_doc_output *o, const char *path);
+
+#endif

@@ -1,0 +1,158 @@
+/* Unit tests for lib/pdf.c (layout engine) and lib/doc*.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kopro/error.h"
+#include "kopro/pdf.h"
+
+static struct kopro_pdf *new_doc(int final)
+{
+    struct kopro_pdf *d = NULL;
+    struct kopro_pdf_options o;
+    memset(&o, 0, sizeof(o));
+    o.final = final;
+    o.watermark = "PROJET / ONTWERP / ENTWURF / DRAFT";
+    o.footer = "Généré le 12 mars 2026\nSHA-256 0123";
+    o.page_label = "page {page} / {pages}";
+    o.created_utc = 1773273600;
+    if (kopro_pdf_new(&d, &o) != 0)
+        fail_msg("kopro_pdf_new: %s", kopro_error_last());
+    return d;
+}
+
+static int build_long_table(struct kopro_pdf *d, int rows)
+{
+    const float w[] = {50, 20, 30};
+    const enum kopro_pdf_align al[] = {KOPRO_PDF_LEFT, KOPRO_PDF_RIGHT, KOPRO_PDF_LEFT};
+    const char *hdr[] = {"Copropriétaire", "Quote-part", "Présence"};
+    int rc = kopro_pdf_text(d, KOPRO_PDF_H1, KOPRO_PDF_LEFT, "Łukasz Şahin Ødegaard Παπαδόπουλος Иванов");
+    if (rc == 0)
+        rc = kopro_pdf_table_begin(d, 3, w, al, hdr);
+    for (int i = 0; i < rows && rc == 0; i++) {
+        char name[64], share[16];
+        const char *cells[3] = {name, share, "présent"};
+        snprintf(name, sizeof(name), "Owner %d Ødegaard", i);
+        snprintf(share, sizeof(share), "%d", 20 + i);
+        rc = kopro_pdf_table_row(d, cells, 0);
+    }
+    if (rc == 0)
+        rc = kopro_pdf_table_end(d);
+    return rc;
+}
+
+static size_t count(const unsigned char *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle), c = 0;
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0)
+            c++;
+    return c;
+}
+
+static void test_pdf__multipage_table_is_deterministic(void **state)
+{
+    unsigned char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    int pa = 0, pb = 0;
+    struct kopro_pdf *d;
+    (void)state;
+    d = new_doc(0);
+    assert_int_equal(build_long_table(d, 200), 0);
+    assert_int_equal(kopro_pdf_render(&a, &na, &pa, d), 0);
+    kopro_pdf_free(d);
+    d = new_doc(0);
+    assert_int_equal(build_long_table(d, 200), 0);
+    assert_int_equal(kopro_pdf_render(&b, &nb, &pb, d), 0);
+    kopro_pdf_free(d);
+    assert_true(pa >= 4); /* 200 rows of ~17 pt do not fit on 3 pages */
+    assert_int_equal(pa, pb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    assert_memory_equal(a, "%PDF-", 5);
+    /* the broken libharu ToUnicode CMap is replaced */
+    assert_int_equal(count(a, na, "begincidrange"), 0);
+    assert_int_equal(count(a, na, "/CreationDate (D:20260312000000Z"), 1);
+    free(a);
+    free(b);
+}
+
+static void test_pdf__final_has_no_watermark_path(void **state)
+{
+    unsigned char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    struct kopro_pdf *d;
+    (void)state;
+    d = new_doc(0);
+    assert_int_equal(kopro_pdf_text(d, KOPRO_PDF_BODY, KOPRO_PDF_LEFT, "x"), 0);
+    assert_int_equal(kopro_pdf_render(&a, &na, NULL, d), 0);
+    kopro_pdf_free(d);
+    d = new_doc(1);
+    assert_int_equal(kopro_pdf_text(d, KOPRO_PDF_BODY, KOPRO_PDF_LEFT, "x"), 0);
+    assert_int_equal(kopro_pdf_render(&b, &nb, NULL, d), 0);
+    kopro_pdf_free(d);
+    assert_true(na > nb); /* the draft carries the watermark outline */
+    free(a);
+    free(b);
+}
+
+static void test_pdf__misuse_is_reported(void **state)
+{
+    struct kopro_pdf *d = new_doc(1);
+    const char *cells[1] = {"x"};
+    const float w[] = {100};
+    const enum kopro_pdf_align al[] = {KOPRO_PDF_LEFT};
+    unsigned char *out = NULL;
+    size_t n = 0;
+    (void)state;
+    assert_int_equal(kopro_pdf_table_row(d, cells, 0), KOPRO_EINVAL);
+    assert_int_equal(kopro_pdf_table_begin(d, 0, w, al, NULL), KOPRO_EINVAL);
+    assert_int_equal(kopro_pdf_keep_end(d), KOPRO_EINVAL);
+    assert_int_equal(kopro_pdf_keep_begin(d), 0);
+    assert_int_equal(kopro_pdf_keep_begin(d), KOPRO_EINVAL);
+    assert_int_equal(kopro_pdf_render(&out, &n, NULL, d), KOPRO_EINVAL); /* group still open */
+    assert_null(out);
+    kopro_pdf_free(d);
+}
+
+static void test_pdf__sanitize(void **state)
+{
+    char *s;
+    (void)state;
+    s = kopro_pdf_sanitize("a\tb\x01" "c\n😀 \xff" "Łukasz", 0);
+    assert_string_equal(s, "a b c \xEF\xBF\xBD \xEF\xBF\xBD" "Łukasz");
+    free(s);
+    s = kopro_pdf_sanitize("line1\nline2\xC0\x80", 1); /* overlong NUL is invalid */
+    assert_string_equal(s, "line1\nline2\xEF\xBF\xBD\xEF\xBF\xBD");
+    free(s);
+}
+
+static void test_pdf__missing_font_dir(void **state)
+{
+    struct kopro_pdf *d = NULL;
+    struct kopro_pdf_options o;
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.font_dir = "/nonexistent-kopro-fonts";
+    assert_int_equal(kopro_pdf_new(&d, &o), KOPRO_ENOTFOUND);
+    assert_null(d);
+    assert_non_null(strstr(kopro_error_last(), "/nonexistent-kopro-fonts/DejaVuSans.ttf"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pdf__multipage_table_is_deterministic),
+        cmocka_unit_test(test_pdf__final_has_no_watermark_path),
+        cmocka_unit_test(test_pdf__misuse_is_reported),
+        cmocka_unit_test(test_pdf__sanitize),
+        cmocka_unit_test(test_pdf__missing_font_dir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
