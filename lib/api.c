@@ -1,0 +1,1484 @@
+/* kopro-api: the minimal core HTTP API on libmicrohttpd. See kopro/api.h. */
+#include "kopro/api.h"
+
+#include "jobs.h"
+#include "kopro/buf.h"
+#include "kopro/config.h"
+#include "kopro/db.h"
+#include "kopro/error.h"
+#include "kopro/jwt.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POOL_WAIT_S 10
+#define RATE_SLOTS 4096
+#define RATE_WINDOW_S 3600
+#define RATE_MAX_PER_HOUR 64
+#define NSTATUS 600
+
+/* ------------------------------------------------------------ types */
+
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    PGconn **idle;
+    size_t nidle;
+    size_t total;
+    size_t max;
+    const char *url;
+};
+
+struct rate_slot {
+    char user[37];              /* uuid text; "" when free */
+    time_t at[RATE_MAX_PER_HOUR]; /* request times, ring */
+    unsigned next;
+};
+
+static const double bucket_le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                     0.1,    0.25,  0.5,    1.0,   2.5};
+#define NBUCKETS (sizeof(bucket_le_s) / sizeof(bucket_le_s[0]))
+
+struct kopro_api {
+    struct MHD_Daemon *daemon;
+    const struct kopro_config *cfg;
+    const struct kopro_jwt_key *key;
+    struct pool pool;
+    char *db_url;
+    char *store; /* KOPRO_DOCUMENT_STORE as a path (file:// removed) */
+    size_t body_cap;
+    unsigned gdpr_per_hour;
+    kopro_api_log_fn log;
+    void *log_ud;
+    pthread_mutex_t rate_mu;
+    struct rate_slot *rate;
+    atomic_ulong by_status[NSTATUS];
+    atomic_ulong bucket[NBUCKETS + 1];
+    atomic_ulong dur_sum_us;
+    atomic_ulong dur_count;
+};
+
+/* Per-request state, from the first callback to MHD's completion notice. */
+struct req {
+    struct kopro_buf body;
+    int too_big;
+    int status;
+    const char *route; /* pattern for the log, static string */
+    struct timespec t0;
+};
+
+/* What a handler decided; turned into an MHD response by finish(). */
+struct reply {
+    int status;
+    char *body; /* owned */
+    size_t len;
+    const char *content_type;
+    const char *allow;        /* for 405 */
+    const char *www_auth;     /* for 401 */
+    const char *location;     /* for 202; owned copy in loc_buf */
+    char loc_buf[96];
+    int retry_after_s;        /* for 429 */
+    /* streaming a file instead of body */
+    int fd;
+    off_t fd_size;
+    char disposition[160];
+    char sha256[65];
+    char ctype_buf[128];
+};
+
+/* ------------------------------------------------------------ small helpers */
+
+static void api_log(struct kopro_api *api, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void api_log(struct kopro_api *api, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    if (api->log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    api->log(api->log_ud, line);
+}
+
+static void reply_init(struct reply *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->fd = -1;
+    r->content_type = "application/json";
+}
+
+static void reply_json(struct reply *r, int status, json_t *j)
+{
+    r->status = status;
+    r->body = json_dumps(j, JSON_COMPACT);
+    r->len = r->body != NULL ? strlen(r->body) : 0;
+    json_decref(j);
+}
+
+static const char *error_code_for(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 410: return "gone";
+    case 413: return "payload_too_large";
+    case 429: return "rate_limited";
+    case 501: return "not_implemented";
+    case 503: return "unavailable";
+    default: return "internal";
+    }
+}
+
+static void reply_error(struct reply *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct reply *r, int status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    free(r->body);
+    r->body = NULL;
+    reply_json(r, status, json_pack("{s:s, s:s}", "error", error_code_for(status), "message", msg));
+}
+
+/* Map a libkopro code from a database step to an HTTP reply. */
+static void reply_db_error(struct reply *r, int code, const char *what)
+{
+    if (code == KOPRO_EUNAVAIL)
+        reply_error(r, 503, "%s: the database is unavailable; retry later", what);
+    else if (code == KOPRO_EINVAL)
+        reply_error(r, 400, "%s: %s", what, kopro_error_last());
+    else
+        reply_error(r, 500, "%s failed; see the server log", what);
+}
+
+/* ------------------------------------------------------------ connection pool */
+
+static int pool_init(struct pool *p, size_t max, const char *url)
+{
+    memset(p, 0, sizeof(*p));
+    p->idle = calloc(max, sizeof(*p->idle));
+    if (p->idle == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory for the connection pool");
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->max = max;
+    p->url = url;
+    return 0;
+}
+
+static int pool_get(struct pool *p, PGconn **out)
+{
+    struct timespec until;
+    PGconn *c = NULL;
+    int rc;
+
+    *out = NULL;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += POOL_WAIT_S;
+    pthread_mutex_lock(&p->mu);
+    while (p->nidle == 0 && p->total >= p->max) {
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT) {
+            pthread_mutex_unlock(&p->mu);
+            return kopro_error_set(KOPRO_EUNAVAIL, "no database connection free within %d s",
+                                   POOL_WAIT_S);
+        }
+    }
+    if (p->nidle > 0) {
+        *out = p->idle[--p->nidle];
+        pthread_mutex_unlock(&p->mu);
+        return 0;
+    }
+    p->total++;
+    pthread_mutex_unlock(&p->mu);
+    rc = kopro_db_connect(&c, p->url, "kopro-api");
+    if (rc != 0) {
+        pthread_mutex_lock(&p->mu);
+        p->total--;
+        pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static void pool_put(struct pool *p, PGconn *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+        PQfinish(c);
+        p->total--;
+    } else {
+        p->idle[p->nidle++] = c;
+    }
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_destroy(struct pool *p)
+{
+    if (p->idle == NULL)
+        return;
+    for (size_t i = 0; i < p->nidle; i++)
+        PQfinish(p->idle[i]);
+    free(p->idle);
+    p->idle = NULL;
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+}
+
+/* ------------------------------------------------------------ rate limit */
+
+/* 1 if `user` may make one more GDPR request now (and records it), else 0. */
+static int rate_allow(struct kopro_api *api, const char *user, time_t now, int *retry_after_s)
+{
+    size_t h = 5381;
+    size_t free_slot = RATE_SLOTS;
+    struct rate_slot *s = NULL;
+    unsigned used = 0;
+    time_t oldest = now;
+    int ok = 0;
+
+    for (const char *p = user; *p != '\0'; p++)
+        h = h * 33 + (unsigned char)*p;
+    pthread_mutex_lock(&api->rate_mu);
+    for (size_t i = 0; i < RATE_SLOTS; i++) {
+        struct rate_slot *c = &api->rate[(h + i) % RATE_SLOTS];
+        if (c->user[0] == '\0') {
+            if (free_slot == RATE_SLOTS)
+                free_slot = (h + i) % RATE_SLOTS;
+            break;
+        }
+        if (strcmp(c->user, user) == 0) {
+            s = c;
+            break;
+        }
+        /* a slot whose every request is older than the window can be reused */
+        if (free_slot == RATE_SLOTS) {
+            time_t newest = 0;
+            for (unsigned k = 0; k < RATE_MAX_PER_HOUR; k++)
+                if (c->at[k] > newest)
+                    newest = c->at[k];
+            if (newest <= now - RATE_WINDOW_S)
+                free_slot = (h + i) % RATE_SLOTS;
+        }
+    }
+    if (s == NULL) {
+        if (free_slot == RATE_SLOTS) {
+            *retry_after_s = 60;
+            goto done;
+        }
+        s = &api->rate[free_slot];
+        memset(s, 0, sizeof(*s));
+        snprintf(s->user, sizeof(s->user), "%s", user);
+    }
+    for (unsigned k = 0; k < RATE_MAX_PER_HOUR; k++) {
+        if (s->at[k] > now - RATE_WINDOW_S) {
+            used++;
+            if (s->at[k] < oldest)
+                oldest = s->at[k];
+        }
+    }
+    if (used >= api->gdpr_per_hour) {
+        *retry_after_s = (int)(oldest + RATE_WINDOW_S - now);
+        if (*retry_after_s < 1)
+            *retry_after_s = 1;
+        goto done;
+    }
+    s->at[s->next] = now;
+    s->next = (s->next + 1) % RATE_MAX_PER_HOUR;
+    ok = 1;
+done:
+    pthread_mutex_unlock(&api->rate_mu);
+    return ok;
+}
+
+/* ------------------------------------------------------------ JSON bodies */
+
+/* Parse the request body as a JSON object. Empty body → *out = NULL, 0. */
+static int parse_body(json_t **out, const struct req *rq, int required, struct reply *r)
+{
+    json_error_t err;
+    json_t *j;
+
+    *out = NULL;
+    if (rq->body.len == 0) {
+        if (required) {
+            reply_error(r, 400, "the request needs a JSON object body");
+            return -1;
+        }
+        return 0;
+    }
+    j = json_loadb(rq->body.data, rq->body.len, JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL) {
+        reply_error(r, 400, "the request body is not valid JSON: %s (line %d, column %d)",
+                    err.text, err.line, err.column);
+        return -1;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        reply_error(r, 400, "the request body must be a JSON object");
+        return -1;
+    }
+    *out = j;
+    return 0;
+}
+
+/* ------------------------------------------------------------ auth */
+
+static int bearer(struct kopro_api *api, struct MHD_Connection *conn,
+                  struct kopro_jwt_claims **out, struct reply *r)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    int rc;
+
+    *out = NULL;
+    if (h == NULL) {
+        r->www_auth = "Bearer realm=\"kopro\"";
+        reply_error(r, 401, "missing Authorization header; send \"Authorization: Bearer <KoproGo "
+                            "access token>\"");
+        return -1;
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        r->www_auth = "Bearer realm=\"kopro\", error=\"invalid_request\"";
+        reply_error(r, 401, "the Authorization header must use the Bearer scheme");
+        return -1;
+    }
+    h += 7;
+    while (*h == ' ')
+        h++;
+    rc = kopro_jwt_verify(out, api->key, h, (int64_t)time(NULL));
+    if (rc != 0) {
+        r->www_auth = "Bearer realm=\"kopro\", error=\"invalid_token\"";
+        if (rc == KOPRO_EAUTH)
+            reply_error(r, 401, "invalid token: %s", kopro_error_last());
+        else
+            reply_error(r, 500, "cannot check the token");
+        return -1;
+    }
+    return 0;
+}
+
+static int is_doc_role(const struct kopro_jwt_claims *c)
+{
+    return c->role == KOPRO_ROLE_SUPERADMIN || c->role == KOPRO_ROLE_SYNDIC ||
+           c->role == KOPRO_ROLE_ACCOUNTANT;
+}
+
+/*
+ * The registered kind `name`, or NULL. test.* kinds (jobs/test_*.c) count
+ * only with KOPRO_ENABLE_TEST_JOBS=1, as for kopro-worker and kopro-queue:
+ * a production worker would never run them.
+ */
+static const struct kopro_job_kind *find_kind(const struct kopro_api *api, const char *name)
+{
+    if (strncmp(name, "test.", 5) == 0 &&
+        strcmp(kopro_config_get(api->cfg, "KOPRO_ENABLE_TEST_JOBS", "0"), "1") != 0)
+        return NULL;
+    return kopro_jobs_find(name);
+}
+
+/* ------------------------------------------------------------ tenancy */
+
+/* The tables a payload may reference, and the key naming them. */
+static const struct {
+    const char *field;
+    const char *noun;
+    const char *sql; /* $1 id, $2 org or NULL (superadmin) → organization_id::text */
+} refs[] = {
+    {"meeting_id", "meeting",
+     "SELECT organization_id::text FROM public.meetings WHERE id = $1::uuid "
+     "AND ($2::uuid IS NULL OR organization_id = $2::uuid)"},
+    {"building_id", "building",
+     "SELECT organization_id::text FROM public.buildings WHERE id = $1::uuid "
+     "AND ($2::uuid IS NULL OR organization_id = $2::uuid)"},
+    {"owner_id", "owner",
+     "SELECT organization_id::text FROM public.owners WHERE id = $1::uuid "
+     "AND ($2::uuid IS NULL OR organization_id = $2::uuid)"},
+    {"unit_id", "unit",
+     "SELECT organization_id::text FROM public.units WHERE id = $1::uuid "
+     "AND ($2::uuid IS NULL OR organization_id = $2::uuid)"},
+    {"user_id", "user",
+     "SELECT organization_id::text FROM public.users WHERE id = $1::uuid "
+     "AND ($2::uuid IS NULL OR organization_id = $2::uuid)"},
+};
+
+/*
+ * Check that every reference in `payload` exists in the caller's organization
+ * (any organization for a superadmin) and pick the job's organization into
+ * org_out (37 bytes; "" = none). Returns 0, or -1 with the reply set.
+ */
+static int check_refs(PGconn *db, const struct kopro_jwt_claims *c, const json_t *payload,
+                      char org_out[37], struct reply *r)
+{
+    const char *token_org = c->role == KOPRO_ROLE_SUPERADMIN ? NULL : c->organization_id;
+    int found_org = 0;
+
+    snprintf(org_out, 37, "%s", c->organization_id != NULL ? c->organization_id : "");
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        const json_t *v = json_object_get(payload, refs[i].field);
+        const char *params[2];
+        PGresult *res = NULL;
+        const char *row_org;
+        int rc;
+
+        if (v == NULL)
+            continue;
+        if (!json_is_string(v) || !kopro_jwt_is_uuid(json_string_value(v))) {
+            reply_error(r, 400, "payload field \"%s\" must be a uuid string", refs[i].field);
+            return -1;
+        }
+        params[0] = json_string_value(v);
+        params[1] = token_org;
+        rc = kopro_db_exec(db, &res, refs[i].noun, refs[i].sql, 2, params);
+        if (rc != 0) {
+            reply_db_error(r, rc, "looking up the payload's references");
+            return -1;
+        }
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            reply_error(r, 404, "%s %s not found", refs[i].noun, json_string_value(v));
+            return -1;
+        }
+        row_org = kopro_db_value(res, 0, 0);
+        if (c->role == KOPRO_ROLE_SUPERADMIN && row_org != NULL) {
+            /* a superadmin acts for the organization that owns the rows */
+            if (found_org && strcmp(org_out, row_org) != 0) {
+                PQclear(res);
+                reply_error(r, 400, "the payload references rows of two organizations");
+                return -1;
+            }
+            snprintf(org_out, 37, "%s", row_org);
+            found_org = 1;
+        }
+        PQclear(res);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ enqueue */
+
+/*
+ * Validate with the kind, enqueue through kopro.enqueue() and reply 202.
+ * `kind` must be registered. Takes nothing over from the caller.
+ */
+static void enqueue(PGconn *db, const struct kopro_job_kind *kind, const json_t *payload,
+                    const char *org, const char *created_by, const char *unique_key,
+                    struct reply *r)
+{
+    char *text = NULL;
+    PGresult *res = NULL;
+    const char *params[5];
+    const char *id;
+    int rc;
+
+    if (kind->validate != NULL) {
+        kopro_error_clear();
+        rc = kind->validate(payload);
+        if (rc != 0) {
+            reply_error(r, 400, "invalid payload for %s: %s", kind->name, kopro_error_last());
+            return;
+        }
+    }
+    text = json_dumps(payload, JSON_COMPACT);
+    if (text == NULL) {
+        reply_error(r, 500, "cannot serialize the payload");
+        return;
+    }
+    params[0] = kind->name;
+    params[1] = text;
+    params[2] = org != NULL && org[0] != '\0' ? org : NULL;
+    params[3] = unique_key;
+    params[4] = created_by;
+    rc = kopro_db_exec(db, &res, "kopro.enqueue",
+                       "SELECT kopro.enqueue($1, $2::jsonb, $3::uuid, now(), NULL, 0, $4, "
+                       "$5::uuid)::text",
+                       5, params);
+    free(text);
+    if (rc != 0) {
+        reply_db_error(r, rc, "enqueueing the job");
+        return;
+    }
+    id = kopro_db_value(res, 0, 0);
+    snprintf(r->loc_buf, sizeof(r->loc_buf), "/api/v1/jobs/%s", id != NULL ? id : "");
+    r->location = r->loc_buf;
+    {
+        PGresult *st = NULL;
+        const char *p1[1] = {id};
+        rc = kopro_db_exec(db, &st, "job state", "SELECT state FROM kopro.jobs WHERE id = $1::uuid",
+                           1, p1);
+        if (rc != 0) {
+            PQclear(res);
+            reply_db_error(r, rc, "reading the new job");
+            return;
+        }
+        reply_json(r, 202,
+                   json_pack("{s:s, s:s, s:s}", "id", id, "kind", kind->name, "state",
+                             PQntuples(st) > 0 ? kopro_db_value(st, 0, 0) : "queued"));
+        PQclear(st);
+    }
+    PQclear(res);
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static void h_health(struct reply *r)
+{
+    reply_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "version", KOPRO_VERSION));
+}
+
+static void h_ready(PGconn *db, struct reply *r)
+{
+    PGresult *res = NULL;
+    int rc = kopro_db_exec(db, &res, "readiness",
+                           "SELECT to_regclass('kopro.jobs') IS NOT NULL "
+                           "AND to_regprocedure('kopro.enqueue(text,jsonb,uuid,timestamptz,int,"
+                           "int,text,uuid)') IS NOT NULL",
+                           0, NULL);
+    if (rc != 0) {
+        reply_db_error(r, rc == KOPRO_EUNAVAIL ? rc : KOPRO_EUNAVAIL, "readiness check");
+        return;
+    }
+    if (strcmp(kopro_db_value(res, 0, 0), "t") != 0)
+        reply_error(r, 503, "the kopro schema is missing; run kopro-worker migrate");
+    else
+        reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+    PQclear(res);
+}
+
+static void h_metrics(struct kopro_api *api, PGconn *db, struct reply *r)
+{
+    struct kopro_buf b;
+    PGresult *res = NULL;
+    unsigned long cum = 0;
+    int rc;
+
+    kopro_buf_init(&b, 1024 * 1024);
+    rc = kopro_buf_adds(&b, "# HELP kopro_api_requests_total HTTP requests answered, by status.\n"
+                            "# TYPE kopro_api_requests_total counter\n");
+    for (int s = 100; rc == 0 && s < NSTATUS; s++) {
+        unsigned long n = atomic_load(&api->by_status[s]);
+        if (n > 0)
+            rc = kopro_buf_addf(&b, "kopro_api_requests_total{code=\"%d\"} %lu\n", s, n);
+    }
+    if (rc == 0)
+        rc = kopro_buf_adds(&b, "# HELP kopro_api_request_duration_seconds Time from request "
+                                "to response queued.\n"
+                                "# TYPE kopro_api_request_duration_seconds histogram\n");
+    for (size_t i = 0; rc == 0 && i < NBUCKETS; i++) {
+        cum += atomic_load(&api->bucket[i]);
+        rc = kopro_buf_addf(&b, "kopro_api_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+                            bucket_le_s[i], cum);
+    }
+    if (rc == 0) {
+        cum += atomic_load(&api->bucket[NBUCKETS]);
+        rc = kopro_buf_addf(&b,
+                            "kopro_api_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+                            "kopro_api_request_duration_seconds_sum %.6f\n"
+                            "kopro_api_request_duration_seconds_count %lu\n",
+                            cum, (double)atomic_load(&api->dur_sum_us) / 1e6,
+                            atomic_load(&api->dur_count));
+    }
+    if (rc == 0 && db != NULL &&
+        kopro_db_exec(db, &res, "job metrics",
+                      "SELECT kind, state, count(*) FROM kopro.jobs GROUP BY 1, 2 ORDER BY 1, 2",
+                      0, NULL) == 0) {
+        rc = kopro_buf_adds(&b, "# HELP kopro_jobs Jobs in kopro.jobs, by kind and state.\n"
+                                "# TYPE kopro_jobs gauge\n");
+        /* kinds match ^[a-z][a-z0-9_.]*$ (CHECK constraint): safe as label values */
+        for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+            rc = kopro_buf_addf(&b, "kopro_jobs{kind=\"%s\",state=\"%s\"} %s\n",
+                                kopro_db_value(res, i, 0), kopro_db_value(res, i, 1),
+                                kopro_db_value(res, i, 2));
+        PQclear(res);
+        if (rc == 0)
+            rc = kopro_buf_adds(&b, "kopro_api_database_up 1\n");
+    } else if (rc == 0) {
+        rc = kopro_buf_adds(&b, "kopro_api_database_up 0\n");
+    }
+    if (rc != 0) {
+        kopro_buf_free(&b);
+        reply_error(r, 500, "cannot build the metrics");
+        return;
+    }
+    r->status = 200;
+    r->len = b.len;
+    r->body = kopro_buf_detach(&b);
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/*
+ * Role rules for POST /api/v1/jobs. Step 1 (reserved prefixes, checked even
+ * for kinds this build lacks): backup.* is for superadmins only, gdpr.* goes
+ * through the GDPR endpoints. Step 2 (registered kinds): pdf.* for syndic,
+ * accountant and superadmin; anything else superadmin only.
+ * Returns 1 if allowed, else 0 with a 403 reply.
+ */
+static int kind_allowed(const struct kopro_jwt_claims *c, const char *kind, int step,
+                        struct reply *r)
+{
+    if (c->role == KOPRO_ROLE_SUPERADMIN)
+        return 1;
+    if (strncmp(kind, "backup.", 7) == 0) {
+        reply_error(r, 403, "only a superadmin may enqueue %.64s jobs", kind);
+        return 0;
+    }
+    if (strncmp(kind, "gdpr.", 5) == 0) {
+        reply_error(r, 403,
+                    "request GDPR jobs for yourself with GET /api/v1/gdpr/export or "
+                    "DELETE /api/v1/gdpr/erase");
+        return 0;
+    }
+    if (step == 1)
+        return 1;
+    if (strncmp(kind, "pdf.", 4) == 0) {
+        if (is_doc_role(c))
+            return 1;
+        reply_error(r, 403, "role %s may not request documents; a syndic or accountant may",
+                    c->role_name);
+        return 0;
+    }
+    reply_error(r, 403, "only a superadmin may enqueue %.64s jobs", kind);
+    return 0;
+}
+
+static void h_post_job(struct kopro_api *api, PGconn *db, const struct kopro_jwt_claims *c,
+                       const struct req *rq, struct reply *r)
+{
+    json_t *body = NULL;
+    json_t *payload = NULL;
+    const json_t *jk;
+    const json_t *ju;
+    const char *key;
+    json_t *val;
+    const struct kopro_job_kind *kind;
+    char org[37];
+    char unique[300];
+    const char *uk = NULL;
+
+    if (parse_body(&body, rq, 1, r) != 0)
+        return;
+    json_object_foreach(body, key, val) {
+        if (strcmp(key, "kind") != 0 && strcmp(key, "payload") != 0 &&
+            strcmp(key, "unique_key") != 0) {
+            reply_error(r, 400, "unknown member \"%.64s\"; a job has kind, payload and "
+                                "optionally unique_key",
+                        key);
+            goto done;
+        }
+    }
+    jk = json_object_get(body, "kind");
+    if (!json_is_string(jk)) {
+        reply_error(r, 400, "\"kind\" must be a string naming a job kind, e.g. \"pdf.minutes\"");
+        goto done;
+    }
+    payload = json_object_get(body, "payload");
+    if (payload == NULL) {
+        payload = json_object();
+    } else if (!json_is_object(payload)) {
+        reply_error(r, 400, "\"payload\" must be a JSON object");
+        goto done;
+    } else {
+        json_incref(payload);
+    }
+    ju = json_object_get(body, "unique_key");
+    if (ju != NULL) {
+        if (!json_is_string(ju) || json_string_length(ju) < 1 || json_string_length(ju) > 200) {
+            reply_error(r, 400, "\"unique_key\" must be a string of 1 to 200 characters");
+            goto done;
+        }
+    }
+    /* the role rules go by prefix, so they hold whether or not the kind is built in */
+    if (!kind_allowed(c, json_string_value(jk), 1, r))
+        goto done;
+    kind = find_kind(api, json_string_value(jk));
+    if (kind == NULL) {
+        reply_error(r, 400, "unknown job kind \"%.64s\"; this server's workers cannot run it",
+                    json_string_value(jk));
+        goto done;
+    }
+    if (!kind_allowed(c, kind->name, 2, r))
+        goto done;
+    if (check_refs(db, c, payload, org, r) != 0)
+        goto done;
+    if (ju != NULL) {
+        /* scope caller keys by organization so tenants cannot collide or probe */
+        snprintf(unique, sizeof(unique), "api:%s:%s", org[0] != '\0' ? org : "system",
+                 json_string_value(ju));
+        uk = unique;
+    }
+    enqueue(db, kind, payload, org, c->sub, uk, r);
+done:
+    json_decref(payload);
+    json_decref(body);
+}
+
+/* Job columns for GET; ISO 8601 UTC times. */
+#define JOB_COLUMNS                                                                          \
+    "id::text, kind, state, payload::text, organization_id::text, attempts, max_attempts, " \
+    "to_char(run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "               \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "           \
+    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "           \
+    "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "          \
+    "last_error, result::text, "                                                              \
+    "(result ? 'expires_at' AND result->>'expires_at' ~ '^\\d{4}-\\d{2}-\\d{2}' "            \
+    " AND (result->>'expires_at')::timestamptz <= now())"
+
+/*
+ * Tenancy and ownership, in SQL: a gdpr.* job only for the person who asked
+ * for it; otherwise a superadmin sees every job, a syndic or accountant the
+ * jobs of their organization, anyone else only their own jobs in their
+ * organization. Anything else is "not found".
+ */
+#define JOB_VISIBLE                                                                        \
+    "CASE WHEN kind LIKE 'gdpr.%' THEN created_by = $5::uuid "                              \
+    "     WHEN $2::bool THEN true "                                                          \
+    "     ELSE organization_id = $3::uuid AND ($4::bool OR created_by = $5::uuid) END"
+
+static int load_job(PGconn *db, const struct kopro_jwt_claims *c, const char *id,
+                    PGresult **out, struct reply *r)
+{
+    const char *params[5];
+    int rc;
+
+    *out = NULL;
+    if (!kopro_jwt_is_uuid(id)) {
+        reply_error(r, 404, "job %.40s not found (job ids are uuids)", id);
+        return -1;
+    }
+    params[0] = id;
+    params[1] = c->role == KOPRO_ROLE_SUPERADMIN ? "true" : "false";
+    params[2] = c->organization_id;
+    params[3] = (c->role == KOPRO_ROLE_SYNDIC || c->role == KOPRO_ROLE_ACCOUNTANT) ? "true"
+                                                                                    : "false";
+    params[4] = c->sub;
+    rc = kopro_db_exec(db, out, "job",
+                       "SELECT " JOB_COLUMNS " FROM kopro.jobs WHERE id = $1::uuid AND (" JOB_VISIBLE
+                       ")",
+                       5, params);
+    if (rc != 0) {
+        reply_db_error(r, rc, "reading the job");
+        return -1;
+    }
+    if (PQntuples(*out) == 0) {
+        PQclear(*out);
+        *out = NULL;
+        reply_error(r, 404, "job %s not found", id);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *json_or_null(const char *text)
+{
+    json_t *j;
+    if (text == NULL)
+        return json_null();
+    j = json_loads(text, 0, NULL);
+    return j != NULL ? j : json_null();
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+static void h_get_job(PGconn *db, const struct kopro_jwt_claims *c, const char *id,
+                      struct reply *r)
+{
+    PGresult *res = NULL;
+    json_t *result;
+    json_t *j;
+
+    if (load_job(db, c, id, &res, r) != 0)
+        return;
+    result = json_or_null(kopro_db_value(res, 0, 12));
+    if (json_is_object(result) && json_object_get(result, "path") != NULL) {
+        /* the server's file system layout is not the client's business */
+        json_object_del(result, "path");
+        json_object_set_new(result, "download",
+                            json_sprintf("/api/v1/jobs/%s/result", kopro_db_value(res, 0, 0)));
+    }
+    j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                  kopro_db_value(res, 0, 0), "kind", kopro_db_value(res, 0, 1), "state",
+                  kopro_db_value(res, 0, 2), "payload", json_or_null(kopro_db_value(res, 0, 3)),
+                  "organization_id", str_or_null(kopro_db_value(res, 0, 4)), "attempts",
+                  atoi(kopro_db_value(res, 0, 5)), "max_attempts", atoi(kopro_db_value(res, 0, 6)),
+                  "run_at", str_or_null(kopro_db_value(res, 0, 7)), "created_at",
+                  str_or_null(kopro_db_value(res, 0, 8)), "updated_at",
+                  str_or_null(kopro_db_value(res, 0, 9)), "finished_at",
+                  str_or_null(kopro_db_value(res, 0, 10)), "last_error",
+                  str_or_null(kopro_db_value(res, 0, 11)), "result", result);
+    PQclear(res);
+    if (j == NULL) {
+        reply_error(r, 500, "cannot build the job's JSON");
+        return;
+    }
+    reply_json(r, 200, j);
+}
+
+/* A media type we are willing to echo: type/subtype[; param=value], no CR/LF. */
+static int sane_content_type(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 100 || strchr(s, '/') == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!(ch >= 0x20 && ch < 0x7f) || ch == '"' || ch == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+static void h_get_result(struct kopro_api *api, PGconn *db, const struct kopro_jwt_claims *c,
+                         const char *id, struct reply *r)
+{
+    PGresult *res = NULL;
+    json_t *result = NULL;
+    const char *state;
+    const char *path;
+    const json_t *v;
+    char *real = NULL;
+    char *store_real = NULL;
+    struct stat st;
+    int fd = -1;
+
+    if (load_job(db, c, id, &res, r) != 0)
+        return;
+    state = kopro_db_value(res, 0, 2);
+    if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0 ||
+        strcmp(state, "failed") == 0) {
+        reply_error(r, 409, "job %s is %s, not finished; poll GET /api/v1/jobs/%s", id, state,
+                    id);
+        goto done;
+    }
+    if (strcmp(state, "succeeded") != 0) {
+        reply_error(r, 409, "job %s ended %s and has no result", id, state);
+        goto done;
+    }
+    result = json_or_null(kopro_db_value(res, 0, 12));
+    path = json_string_value(json_object_get(result, "path"));
+    if (path == NULL) {
+        reply_error(r, 404, "job %s produced no file", id);
+        goto done;
+    }
+    if (strcmp(kopro_db_value(res, 0, 13), "t") == 0 ||
+        json_is_true(json_object_get(result, "deleted"))) {
+        reply_error(r, 410, "the result of job %s has expired and was deleted", id);
+        goto done;
+    }
+    if (path[0] != '/') {
+        reply_error(r, 500, "job %s has a relative result path; the job kind is at fault", id);
+        goto done;
+    }
+    real = realpath(path, NULL);
+    if (real == NULL) {
+        if (errno == ENOENT)
+            reply_error(r, 410, "the result file of job %s no longer exists", id);
+        else
+            reply_error(r, 500, "cannot resolve the result file of job %s", id);
+        goto done;
+    }
+    store_real = realpath(api->store, NULL);
+    {
+        size_t n = store_real != NULL ? strlen(store_real) : 0;
+        if (store_real == NULL || strncmp(real, store_real, n) != 0 || real[n] != '/') {
+            api_log(api, "refusing the result of job %s: its file is outside the document "
+                         "store (KOPRO_DOCUMENT_STORE)", id);
+            reply_error(r, 404, "job %s has no downloadable result", id);
+            goto done;
+        }
+    }
+    fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+        reply_error(r, errno == ENOENT ? 410 : 500, "cannot open the result file of job %s", id);
+        goto done;
+    }
+    v = json_object_get(result, "content_type");
+    if (json_is_string(v) && sane_content_type(json_string_value(v))) {
+        snprintf(r->ctype_buf, sizeof(r->ctype_buf), "%s", json_string_value(v));
+        r->content_type = r->ctype_buf;
+    } else {
+        r->content_type = "application/octet-stream";
+    }
+    {
+        const char *base = strrchr(real, '/') + 1;
+        char safe[100];
+        size_t k = 0;
+        for (const char *p = base; *p != '\0' && k + 1 < sizeof(safe); p++)
+            safe[k++] = (isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')
+                            ? *p
+                            : '_';
+        safe[k] = '\0';
+        snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"%s\"", safe);
+    }
+    v = json_object_get(result, "sha256");
+    if (json_is_string(v) && json_string_length(v) == 64)
+        snprintf(r->sha256, sizeof(r->sha256), "%s", json_string_value(v));
+    r->status = 200;
+    r->fd = fd;
+    r->fd_size = st.st_size;
+done:
+    free(real);
+    free(store_real);
+    json_decref(result);
+    PQclear(res);
+}
+
+/* POST /api/v1/{meetings|buildings}/{id}/{doc}: enqueue one pdf.* job. */
+static void h_document(struct kopro_api *api, PGconn *db, const struct kopro_jwt_claims *c,
+                       const struct req *rq, const char *kind_name, const char *field,
+                       const char *id, struct reply *r)
+{
+    const struct kopro_job_kind *kind = find_kind(api, kind_name);
+    json_t *payload = NULL;
+    const json_t *given;
+    char org[37];
+
+    if (!is_doc_role(c)) {
+        reply_error(r, 403, "role %s may not request documents; a syndic or accountant may",
+                    c->role_name);
+        return;
+    }
+    if (!kopro_jwt_is_uuid(id)) {
+        reply_error(r, 404, "%.40s is not a known id (ids are uuids)", id);
+        return;
+    }
+    if (parse_body(&payload, rq, 0, r) != 0)
+        return;
+    if (payload == NULL)
+        payload = json_object();
+    given = json_object_get(payload, field);
+    if (given != NULL &&
+        !(json_is_string(given) && strcasecmp(json_string_value(given), id) == 0)) {
+        reply_error(r, 400, "body field \"%s\" contradicts the id in the path", field);
+        goto done;
+    }
+    json_object_set_new(payload, field, json_string(id));
+    if (check_refs(db, c, payload, org, r) != 0)
+        goto done;
+    if (kind == NULL) {
+        reply_error(r, 501, "job kind %s is not available on this server (no worker can run it)",
+                    kind_name);
+        goto done;
+    }
+    enqueue(db, kind, payload, org, c->sub, NULL, r);
+done:
+    json_decref(payload);
+}
+
+/* GET /api/v1/gdpr/export, DELETE /api/v1/gdpr/erase: for the caller only. */
+static void h_gdpr(struct kopro_api *api, PGconn *db, const struct kopro_jwt_claims *c,
+                   const char *kind_name, struct reply *r)
+{
+    const struct kopro_job_kind *kind = find_kind(api, kind_name);
+    json_t *payload = NULL;
+    char unique[64];
+    int retry = 0;
+
+    if (kind == NULL) {
+        reply_error(r, 501, "job kind %s is not available on this server (no worker can run it)",
+                    kind_name);
+        return;
+    }
+    if (!rate_allow(api, c->sub, time(NULL), &retry)) {
+        r->retry_after_s = retry;
+        reply_error(r, 429, "at most %u GDPR requests per hour; retry in %d s", api->gdpr_per_hour,
+                    retry);
+        return;
+    }
+    payload = json_pack("{s:s}", "user_id", c->sub);
+    /* one active request per person and kind: a second one returns the running job */
+    snprintf(unique, sizeof(unique), "%s:%s", kind_name, c->sub);
+    enqueue(db, kind, payload, c->organization_id, c->sub, unique, r);
+    json_decref(payload);
+}
+
+/* ------------------------------------------------------------ routing */
+
+enum route {
+    R_NONE,
+    R_HEALTH,
+    R_READY,
+    R_METRICS,
+    R_JOBS,
+    R_JOB,
+    R_RESULT,
+    R_MINUTES,
+    R_VOTES,
+    R_PCN,
+    R_STATEMENTS,
+    R_GDPR_EXPORT,
+    R_GDPR_ERASE,
+};
+
+static const struct {
+    enum route route;
+    const char *method;
+    const char *pattern;
+    int needs_db;
+    int needs_auth;
+} routes[] = {
+    {R_NONE, "", "", 0, 0},
+    {R_HEALTH, "GET", "/api/v1/health", 0, 0},
+    {R_READY, "GET", "/api/v1/ready", 1, 0},
+    {R_METRICS, "GET", "/metrics", 0, 0},
+    {R_JOBS, "POST", "/api/v1/jobs", 1, 1},
+    {R_JOB, "GET", "/api/v1/jobs/{id}", 1, 1},
+    {R_RESULT, "GET", "/api/v1/jobs/{id}/result", 1, 1},
+    {R_MINUTES, "POST", "/api/v1/meetings/{id}/minutes", 1, 1},
+    {R_VOTES, "POST", "/api/v1/meetings/{id}/vote-results", 1, 1},
+    {R_PCN, "POST", "/api/v1/buildings/{id}/pcn", 1, 1},
+    {R_STATEMENTS, "POST", "/api/v1/buildings/{id}/statements", 1, 1},
+    {R_GDPR_EXPORT, "GET", "/api/v1/gdpr/export", 1, 1},
+    {R_GDPR_ERASE, "DELETE", "/api/v1/gdpr/erase", 1, 1},
+};
+
+/* Match `url` against the patterns; the {id} segment goes to id (64 bytes). */
+static enum route match(const char *url, char id[64])
+{
+    id[0] = '\0';
+    for (size_t i = 1; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const char *p = routes[i].pattern;
+        const char *u = url;
+        const char *brace = strstr(p, "{id}");
+        if (brace == NULL) {
+            if (strcmp(p, u) == 0)
+                return routes[i].route;
+            continue;
+        }
+        if (strncmp(u, p, (size_t)(brace - p)) != 0)
+            continue;
+        u += brace - p;
+        {
+            const char *slash = strchr(u, '/');
+            size_t n = slash != NULL ? (size_t)(slash - u) : strlen(u);
+            if (n == 0 || n >= 64)
+                continue;
+            if (strcmp(slash != NULL ? slash : "", brace + 4) != 0)
+                continue;
+            memcpy(id, u, n);
+            id[n] = '\0';
+            return routes[i].route;
+        }
+    }
+    return R_NONE;
+}
+
+static void dispatch(struct kopro_api *api, struct MHD_Connection *conn, const char *url,
+                     const char *method, struct req *rq, struct reply *r)
+{
+    char id[64];
+    enum route rt = match(url, id);
+    struct kopro_jwt_claims *claims = NULL;
+    PGconn *db = NULL;
+    int rc;
+
+    rq->route = routes[rt].pattern[0] != '\0' ? routes[rt].pattern : "(unknown)";
+    if (rt == R_NONE) {
+        reply_error(r, 404, "no such endpoint; see openapi.yaml");
+        return;
+    }
+    if (strcmp(method, routes[rt].method) != 0) {
+        r->allow = routes[rt].method;
+        reply_error(r, 405, "%s %s is not allowed; use %s", method, routes[rt].pattern,
+                    routes[rt].method);
+        return;
+    }
+    if (rq->too_big) {
+        reply_error(r, 413, "the request body exceeds %zu bytes", api->body_cap);
+        return;
+    }
+    if (routes[rt].needs_auth && bearer(api, conn, &claims, r) != 0)
+        return;
+    if (routes[rt].needs_db || rt == R_METRICS) {
+        rc = pool_get(&api->pool, &db);
+        if (rc != 0 && rt != R_METRICS) {
+            reply_error(r, 503, "the database is unavailable; retry later");
+            goto done;
+        }
+    }
+    switch (rt) {
+    case R_HEALTH: h_health(r); break;
+    case R_READY: h_ready(db, r); break;
+    case R_METRICS: h_metrics(api, db, r); break;
+    case R_JOBS: h_post_job(api, db, claims, rq, r); break;
+    case R_JOB: h_get_job(db, claims, id, r); break;
+    case R_RESULT: h_get_result(api, db, claims, id, r); break;
+    case R_MINUTES: h_document(api, db, claims, rq, "pdf.minutes", "meeting_id", id, r); break;
+    case R_VOTES: h_document(api, db, claims, rq, "pdf.votes", "meeting_id", id, r); break;
+    case R_PCN: h_document(api, db, claims, rq, "pdf.pcn", "building_id", id, r); break;
+    case R_STATEMENTS: h_document(api, db, claims, rq, "pdf.statements", "building_id", id, r); break;
+    case R_GDPR_EXPORT: h_gdpr(api, db, claims, "gdpr.export", r); break;
+    case R_GDPR_ERASE: h_gdpr(api, db, claims, "gdpr.erase", r); break;
+    case R_NONE: break;
+    }
+done:
+    pool_put(&api->pool, db);
+    kopro_jwt_claims_free(claims);
+}
+
+/* ------------------------------------------------------------ MHD glue */
+
+static enum MHD_Result finish(struct kopro_api *api, struct MHD_Connection *conn, struct req *rq,
+                              struct reply *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    struct timespec t1;
+    unsigned long us;
+    size_t b = 0;
+
+    if (r->status == 0)
+        reply_error(r, 500, "no reply");
+    if (r->fd >= 0) {
+        resp = MHD_create_response_from_fd((uint64_t)r->fd_size, r->fd);
+        if (resp == NULL)
+            close(r->fd);
+        r->fd = -1;
+    } else if (r->body != NULL) {
+        resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+        if (resp != NULL)
+            r->body = NULL;
+    } else {
+        static const char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}";
+        r->status = 500;
+        resp = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom,
+                                               MHD_RESPMEM_PERSISTENT);
+    }
+    free(r->body);
+    r->body = NULL;
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", r->content_type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->allow != NULL)
+        MHD_add_response_header(resp, "Allow", r->allow);
+    if (r->www_auth != NULL)
+        MHD_add_response_header(resp, "WWW-Authenticate", r->www_auth);
+    if (r->location != NULL)
+        MHD_add_response_header(resp, "Location", r->location);
+    if (r->disposition[0] != '\0')
+        MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+    if (r->sha256[0] != '\0')
+        MHD_add_response_header(resp, "X-Content-SHA256", r->sha256);
+    if (r->retry_after_s > 0) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%d", r->retry_after_s);
+        MHD_add_response_header(resp, "Retry-After", ra);
+    }
+    ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+
+    rq->status = r->status;
+    if (r->status >= 100 && r->status < NSTATUS)
+        atomic_fetch_add(&api->by_status[r->status], 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    us = (unsigned long)((t1.tv_sec - rq->t0.tv_sec) * 1000000L +
+                         (t1.tv_nsec - rq->t0.tv_nsec) / 1000);
+    while (b < NBUCKETS && (double)us / 1e6 > bucket_le_s[b])
+        b++;
+    atomic_fetch_add(&api->bucket[b], 1);
+    atomic_fetch_add(&api->dur_sum_us, us);
+    atomic_fetch_add(&api->dur_count, 1);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct kopro_api *api = cls;
+    struct req *rq = *con_cls;
+    struct reply r;
+    enum MHD_Result ret;
+
+    (void)version;
+    if (rq == NULL) {
+        const char *cl;
+        rq = calloc(1, sizeof(*rq));
+        if (rq == NULL)
+            return MHD_NO;
+        kopro_buf_init(&rq->body, api->body_cap);
+        clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+        {
+            char id[64];
+            enum route rt = match(url, id);
+            rq->route = rt != R_NONE ? routes[rt].pattern : "(unknown)";
+        }
+        *con_cls = rq;
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl != NULL) {
+            char *end = NULL;
+            unsigned long long n;
+            errno = 0;
+            n = strtoull(cl, &end, 10);
+            if (errno != 0 || end == cl || n > api->body_cap) {
+                /* refuse before reading a byte of it */
+                reply_init(&r);
+                reply_error(&r, 413, "the request body exceeds %zu bytes", api->body_cap);
+                return finish(api, conn, rq, &r);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!rq->too_big && kopro_buf_add(&rq->body, upload_data, *upload_data_size) != 0)
+            rq->too_big = 1; /* the buffer freed itself; keep draining */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rq->status != 0)
+        return MHD_YES; /* already answered (413 before the body) */
+    reply_init(&r);
+    dispatch(api, conn, url, method, rq, &r);
+    ret = finish(api, conn, rq, &r);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct kopro_api *api = cls;
+    struct req *rq = *con_cls;
+    (void)conn;
+    (void)toe;
+    if (rq == NULL)
+        return;
+    if (api->log != NULL) {
+        struct timespec t1;
+        long us;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        us = (t1.tv_sec - rq->t0.tv_sec) * 1000000L + (t1.tv_nsec - rq->t0.tv_nsec) / 1000;
+        api_log(api, "request route=%s status=%d duration_ms=%.3f", rq->route, rq->status,
+                (double)us / 1000.0);
+    }
+    /* bodies may carry personal data (payloads): wipe them */
+    kopro_buf_free_secure(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    struct kopro_api *api = cls;
+    char line[400];
+    size_t n;
+    if (api->log == NULL)
+        return;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    api_log(api, "microhttpd: %s", line);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+int kopro_api_parse_listen(struct sockaddr_storage *addr_out, socklen_t *addr_len_out,
+                           const char *listen)
+{
+    char host[256];
+    const char *colon;
+    const char *port;
+    struct addrinfo hints;
+    struct addrinfo *ai = NULL;
+    size_t hl;
+    char *end = NULL;
+    long pn;
+    int gai;
+
+    memset(addr_out, 0, sizeof(*addr_out));
+    *addr_len_out = 0;
+    if (listen == NULL || *listen == '\0')
+        return kopro_error_set(KOPRO_EINVAL, "empty listen address; give HOST:PORT, e.g. %s",
+                               KOPRO_API_DEFAULT_LISTEN);
+    if (listen[0] == '[') {
+        const char *close_b = strchr(listen, ']');
+        if (close_b == NULL || close_b[1] != ':')
+            return kopro_error_set(KOPRO_EINVAL, "listen address \"%.100s\": expected [IPv6]:PORT",
+                                   listen);
+        hl = (size_t)(close_b - listen - 1);
+        if (hl >= sizeof(host))
+            return kopro_error_set(KOPRO_EINVAL, "listen address \"%.100s\" is too long", listen);
+        memcpy(host, listen + 1, hl);
+        host[hl] = '\0';
+        port = close_b + 2;
+    } else {
+        colon = strrchr(listen, ':');
+        if (colon == NULL || colon == listen)
+            return kopro_error_set(KOPRO_EINVAL,
+                                   "listen address \"%.100s\": expected HOST:PORT, e.g. %s",
+                                   listen, KOPRO_API_DEFAULT_LISTEN);
+        hl = (size_t)(colon - listen);
+        if (hl >= sizeof(host))
+            return kopro_error_set(KOPRO_EINVAL, "listen address \"%.100s\" is too long", listen);
+        memcpy(host, listen, hl);
+        host[hl] = '\0';
+        port = colon + 1;
+    }
+    errno = 0;
+    pn = strtol(port, &end, 10);
+    if (errno != 0 || end == port || *end != '\0' || pn < 0 || pn > 65535)
+        return kopro_error_set(KOPRO_EINVAL, "listen address \"%.100s\": port must be 0..65535",
+                               listen);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0 || ai == NULL)
+        return kopro_error_set(KOPRO_EINVAL, "listen address \"%.100s\": %s", listen,
+                               gai != 0 ? gai_strerror(gai) : "no address");
+    memcpy(addr_out, ai->ai_addr, ai->ai_addrlen);
+    *addr_len_out = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
+                    const struct kopro_jwt_key *key, const struct kopro_api_options *opts)
+{
+    struct kopro_api *api = NULL;
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    const char *listen;
+    const char *url;
+    const char *store;
+    unsigned threads;
+    unsigned flags;
+    int rc;
+
+    *out = NULL;
+    listen = opts->listen != NULL ? opts->listen
+                                  : kopro_config_get(cfg, "KOPRO_API_LISTEN", KOPRO_API_DEFAULT_LISTEN);
+    rc = kopro_api_parse_listen(&addr, &addr_len, listen);
+    if (rc != 0)
+        return rc;
+    threads = opts->threads != 0 ? opts->threads : KOPRO_API_DEFAULT_THREADS;
+    if (threads > 256)
+        return kopro_error_set(KOPRO_EINVAL, "--threads %u is more than 256", threads);
+    api = calloc(1, sizeof(*api));
+    if (api == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory");
+    api->cfg = cfg;
+    api->key = key;
+    api->body_cap = opts->body_cap_bytes != 0 ? opts->body_cap_bytes
+                                              : KOPRO_API_DEFAULT_BODY_CAP_BYTES;
+    api->gdpr_per_hour = opts->gdpr_per_hour != 0 ? opts->gdpr_per_hour
+                                                  : KOPRO_API_DEFAULT_GDPR_PER_HOUR;
+    if (api->gdpr_per_hour > RATE_MAX_PER_HOUR)
+        api->gdpr_per_hour = RATE_MAX_PER_HOUR;
+    api->log = opts->log;
+    api->log_ud = opts->log_userdata;
+    pthread_mutex_init(&api->rate_mu, NULL);
+    api->rate = calloc(RATE_SLOTS, sizeof(*api->rate));
+    url = opts->database_url != NULL ? opts->database_url
+                                     : kopro_config_get(cfg, "KOPRO_DATABASE_URL", "");
+    api->db_url = strdup(url);
+    if (api->rate == NULL || api->db_url == NULL) {
+        rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+        goto done;
+    }
+    /* the same default and URL form as kopro/docstore.h (KOPRO_DOCSTORE_DEFAULT) */
+    store = kopro_config_get(cfg, "KOPRO_DOCUMENT_STORE", "./var/documents");
+    if (strncmp(store, "file://", 7) == 0)
+        store += 7;
+    else if (strstr(store, "://") != NULL) {
+        rc = kopro_error_set(KOPRO_EINVAL,
+                             "KOPRO_DOCUMENT_STORE \"%.200s\": only file:// URLs and paths "
+                             "are served by kopro-api",
+                             store);
+        goto done;
+    }
+    api->store = strdup(store);
+    if (api->store == NULL) {
+        rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+        goto done;
+    }
+    rc = pool_init(&api->pool, threads, api->db_url);
+    if (rc != 0)
+        goto done;
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    api->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, api, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_END);
+    if (api->daemon == NULL) {
+        rc = kopro_error_set(KOPRO_EUNAVAIL,
+                             "cannot listen on %.100s (address in use or not permitted)", listen);
+        goto done;
+    }
+done:
+    if (rc != 0) {
+        kopro_api_stop(api);
+        return rc;
+    }
+    *out = api;
+    return 0;
+}
+
+unsigned kopro_api_port(const struct kopro_api *api)
+{
+    const union MHD_DaemonInfo *info;
+    if (api == NULL || api->daemon == NULL)
+        return 0;
+    info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info != NULL ? info->port : 0;
+}
+
+void kopro_api_stop(struct kopro_api *api)
+{
+    if (api == NULL)
+        return;
+    if (api->daemon != NULL) {
+        MHD_socket s = MHD_quiesce_daemon(api->daemon);
+        MHD_stop_daemon(api->daemon);
+        if (s != MHD_INVALID_SOCKET)
+            close(s);
+    }
+    pool_destroy(&api->pool);
+    pthread_mutex_destroy(&api->rate_mu);
+    free(api->rate);
+    free(api->store);
+    free(api->db_url);
+    free(api);
+}
