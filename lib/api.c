@@ -45,13 +45,13 @@ struct pool {
 };
 
 struct rate_slot {
-    char user[37];              /* uuid text; "" when free */
+    char user[37];                /* uuid text; "" when free */
     time_t at[RATE_MAX_PER_HOUR]; /* request times, ring */
     unsigned next;
 };
 
-static const double bucket_le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                     0.1,    0.25,  0.5,    1.0,   2.5};
+static const double bucket_le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                     0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 #define NBUCKETS (sizeof(bucket_le_s) / sizeof(bucket_le_s[0]))
 
 struct kopro_api {
@@ -88,11 +88,11 @@ struct reply {
     char *body; /* owned */
     size_t len;
     const char *content_type;
-    const char *allow;        /* for 405 */
-    const char *www_auth;     /* for 401 */
-    const char *location;     /* for 202; owned copy in loc_buf */
+    const char *allow;    /* for 405 */
+    const char *www_auth; /* for 401 */
+    const char *location; /* for 202; owned copy in loc_buf */
     char loc_buf[96];
-    int retry_after_s;        /* for 429 */
+    int retry_after_s; /* for 429 */
     /* streaming a file instead of body */
     int fd;
     off_t fd_size;
@@ -136,18 +136,30 @@ static void reply_json(struct reply *r, int status, json_t *j)
 static const char *error_code_for(int status)
 {
     switch (status) {
-    case 400: return "bad_request";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 409: return "conflict";
-    case 410: return "gone";
-    case 413: return "payload_too_large";
-    case 429: return "rate_limited";
-    case 501: return "not_implemented";
-    case 503: return "unavailable";
-    default: return "internal";
+    case 400:
+        return "bad_request";
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not_found";
+    case 405:
+        return "method_not_allowed";
+    case 409:
+        return "conflict";
+    case 410:
+        return "gone";
+    case 413:
+        return "payload_too_large";
+    case 429:
+        return "rate_limited";
+    case 501:
+        return "not_implemented";
+    case 503:
+        return "unavailable";
+    default:
+        return "internal";
     }
 }
 
@@ -339,8 +351,8 @@ static int parse_body(json_t **out, const struct req *rq, int required, struct r
     }
     j = json_loadb(rq->body.data, rq->body.len, JSON_REJECT_DUPLICATES, &err);
     if (j == NULL) {
-        reply_error(r, 400, "the request body is not valid JSON: %s (line %d, column %d)",
-                    err.text, err.line, err.column);
+        reply_error(r, 400, "the request body is not valid JSON: %s (line %d, column %d)", err.text,
+                    err.line, err.column);
         return -1;
     }
     if (!json_is_object(j)) {
@@ -354,8 +366,8 @@ static int parse_body(json_t **out, const struct req *rq, int required, struct r
 
 /* ------------------------------------------------------------ auth */
 
-static int bearer(struct kopro_api *api, struct MHD_Connection *conn,
-                  struct kopro_jwt_claims **out, struct reply *r)
+static int bearer(struct kopro_api *api, struct MHD_Connection *conn, struct kopro_jwt_claims **out,
+                  struct reply *r)
 {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     int rc;
@@ -363,8 +375,9 @@ static int bearer(struct kopro_api *api, struct MHD_Connection *conn,
     *out = NULL;
     if (h == NULL) {
         r->www_auth = "Bearer realm=\"kopro\"";
-        reply_error(r, 401, "missing Authorization header; send \"Authorization: Bearer <KoproGo "
-                            "access token>\"");
+        reply_error(r, 401,
+                    "missing Authorization header; send \"Authorization: Bearer <KoproGo "
+                    "access token>\"");
         return -1;
     }
     if (strncasecmp(h, "Bearer ", 7) != 0) {
@@ -522,6 +535,7 @@ static void enqueue(PGconn *db, const struct kopro_job_kind *kind, const json_t 
                        "SELECT kopro.enqueue($1, $2::jsonb, $3::uuid, now(), NULL, 0, $4, "
                        "$5::uuid)::text",
                        5, params);
+    explicit_bzero(text, strlen(text)); /* payloads may name people */
     free(text);
     if (rc != 0) {
         reply_db_error(r, rc, "enqueueing the job");
@@ -574,6 +588,10 @@ static void h_ready(PGconn *db, struct reply *r)
     PQclear(res);
 }
 
+#define DB_UP_HELP                                                                                 \
+    "# HELP kopro_api_database_up 1 if the last metrics query reached the database.\n"             \
+    "# TYPE kopro_api_database_up gauge\n"
+
 static void h_metrics(struct kopro_api *api, PGconn *db, struct reply *r)
 {
     struct kopro_buf b;
@@ -609,8 +627,8 @@ static void h_metrics(struct kopro_api *api, PGconn *db, struct reply *r)
     }
     if (rc == 0 && db != NULL &&
         kopro_db_exec(db, &res, "job metrics",
-                      "SELECT kind, state, count(*) FROM kopro.jobs GROUP BY 1, 2 ORDER BY 1, 2",
-                      0, NULL) == 0) {
+                      "SELECT kind, state, count(*) FROM kopro.jobs GROUP BY 1, 2 ORDER BY 1, 2", 0,
+                      NULL) == 0) {
         rc = kopro_buf_adds(&b, "# HELP kopro_jobs Jobs in kopro.jobs, by kind and state.\n"
                                 "# TYPE kopro_jobs gauge\n");
         /* kinds match ^[a-z][a-z0-9_.]*$ (CHECK constraint): safe as label values */
@@ -620,9 +638,9 @@ static void h_metrics(struct kopro_api *api, PGconn *db, struct reply *r)
                                 kopro_db_value(res, i, 2));
         PQclear(res);
         if (rc == 0)
-            rc = kopro_buf_adds(&b, "kopro_api_database_up 1\n");
+            rc = kopro_buf_adds(&b, DB_UP_HELP "kopro_api_database_up 1\n");
     } else if (rc == 0) {
-        rc = kopro_buf_adds(&b, "kopro_api_database_up 0\n");
+        rc = kopro_buf_adds(&b, DB_UP_HELP "kopro_api_database_up 0\n");
     }
     if (rc != 0) {
         kopro_buf_free(&b);
@@ -686,11 +704,13 @@ static void h_post_job(struct kopro_api *api, PGconn *db, const struct kopro_jwt
 
     if (parse_body(&body, rq, 1, r) != 0)
         return;
-    json_object_foreach(body, key, val) {
+    json_object_foreach(body, key, val)
+    {
         if (strcmp(key, "kind") != 0 && strcmp(key, "payload") != 0 &&
             strcmp(key, "unique_key") != 0) {
-            reply_error(r, 400, "unknown member \"%.64s\"; a job has kind, payload and "
-                                "optionally unique_key",
+            reply_error(r, 400,
+                        "unknown member \"%.64s\"; a job has kind, payload and "
+                        "optionally unique_key",
                         key);
             goto done;
         }
@@ -742,15 +762,15 @@ done:
 }
 
 /* Job columns for GET; ISO 8601 UTC times. */
-#define JOB_COLUMNS                                                                          \
-    "id::text, kind, state, payload::text, organization_id::text, attempts, max_attempts, " \
-    "to_char(run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "               \
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "           \
-    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "           \
-    "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "          \
-    "last_error, result::text, "                                                              \
-    "(result ? 'expires_at' AND result->>'expires_at' ~ '^\\d{4}-\\d{2}-\\d{2}' "            \
-    " AND (result->>'expires_at')::timestamptz <= now())"
+#define JOB_COLUMNS                                                                                \
+    "id::text, kind, state, payload::text, organization_id::text, attempts, max_attempts, "        \
+    "to_char(run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "                    \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "                \
+    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "                \
+    "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "               \
+    "last_error, result::text, "                                                                   \
+    "CASE WHEN result->>'expires_at' ~ '^\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}' "                  \
+    "     THEN (result->>'expires_at')::timestamptz <= now() ELSE false END"
 
 /*
  * Tenancy and ownership, in SQL: a gdpr.* job only for the person who asked
@@ -758,13 +778,13 @@ done:
  * jobs of their organization, anyone else only their own jobs in their
  * organization. Anything else is "not found".
  */
-#define JOB_VISIBLE                                                                        \
-    "CASE WHEN kind LIKE 'gdpr.%' THEN created_by = $5::uuid "                              \
-    "     WHEN $2::bool THEN true "                                                          \
+#define JOB_VISIBLE                                                                                \
+    "CASE WHEN kind LIKE 'gdpr.%' THEN created_by = $5::uuid "                                     \
+    "     WHEN $2::bool THEN true "                                                                \
     "     ELSE organization_id = $3::uuid AND ($4::bool OR created_by = $5::uuid) END"
 
-static int load_job(PGconn *db, const struct kopro_jwt_claims *c, const char *id,
-                    PGresult **out, struct reply *r)
+static int load_job(PGconn *db, const struct kopro_jwt_claims *c, const char *id, PGresult **out,
+                    struct reply *r)
 {
     const char *params[5];
     int rc;
@@ -777,12 +797,12 @@ static int load_job(PGconn *db, const struct kopro_jwt_claims *c, const char *id
     params[0] = id;
     params[1] = c->role == KOPRO_ROLE_SUPERADMIN ? "true" : "false";
     params[2] = c->organization_id;
-    params[3] = (c->role == KOPRO_ROLE_SYNDIC || c->role == KOPRO_ROLE_ACCOUNTANT) ? "true"
-                                                                                    : "false";
+    params[3] =
+        (c->role == KOPRO_ROLE_SYNDIC || c->role == KOPRO_ROLE_ACCOUNTANT) ? "true" : "false";
     params[4] = c->sub;
     rc = kopro_db_exec(db, out, "job",
-                       "SELECT " JOB_COLUMNS " FROM kopro.jobs WHERE id = $1::uuid AND (" JOB_VISIBLE
-                       ")",
+                       "SELECT " JOB_COLUMNS
+                       " FROM kopro.jobs WHERE id = $1::uuid AND (" JOB_VISIBLE ")",
                        5, params);
     if (rc != 0) {
         reply_db_error(r, rc, "reading the job");
@@ -811,8 +831,7 @@ static json_t *str_or_null(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
-static void h_get_job(PGconn *db, const struct kopro_jwt_claims *c, const char *id,
-                      struct reply *r)
+static void h_get_job(PGconn *db, const struct kopro_jwt_claims *c, const char *id, struct reply *r)
 {
     PGresult *res = NULL;
     json_t *result;
@@ -877,8 +896,7 @@ static void h_get_result(struct kopro_api *api, PGconn *db, const struct kopro_j
     state = kopro_db_value(res, 0, 2);
     if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0 ||
         strcmp(state, "failed") == 0) {
-        reply_error(r, 409, "job %s is %s, not finished; poll GET /api/v1/jobs/%s", id, state,
-                    id);
+        reply_error(r, 409, "job %s is %s, not finished; poll GET /api/v1/jobs/%s", id, state, id);
         goto done;
     }
     if (strcmp(state, "succeeded") != 0) {
@@ -912,8 +930,10 @@ static void h_get_result(struct kopro_api *api, PGconn *db, const struct kopro_j
     {
         size_t n = store_real != NULL ? strlen(store_real) : 0;
         if (store_real == NULL || strncmp(real, store_real, n) != 0 || real[n] != '/') {
-            api_log(api, "refusing the result of job %s: its file is outside the document "
-                         "store (KOPRO_DOCUMENT_STORE)", id);
+            api_log(api,
+                    "refusing the result of job %s: its file is outside the document "
+                    "store (KOPRO_DOCUMENT_STORE)",
+                    id);
             reply_error(r, 404, "job %s has no downloadable result", id);
             goto done;
         }
@@ -938,9 +958,8 @@ static void h_get_result(struct kopro_api *api, PGconn *db, const struct kopro_j
         char safe[100];
         size_t k = 0;
         for (const char *p = base; *p != '\0' && k + 1 < sizeof(safe); p++)
-            safe[k++] = (isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')
-                            ? *p
-                            : '_';
+            safe[k++] =
+                (isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_') ? *p : '_';
         safe[k] = '\0';
         snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"%s\"", safe);
     }
@@ -1131,19 +1150,44 @@ static void dispatch(struct kopro_api *api, struct MHD_Connection *conn, const c
         }
     }
     switch (rt) {
-    case R_HEALTH: h_health(r); break;
-    case R_READY: h_ready(db, r); break;
-    case R_METRICS: h_metrics(api, db, r); break;
-    case R_JOBS: h_post_job(api, db, claims, rq, r); break;
-    case R_JOB: h_get_job(db, claims, id, r); break;
-    case R_RESULT: h_get_result(api, db, claims, id, r); break;
-    case R_MINUTES: h_document(api, db, claims, rq, "pdf.minutes", "meeting_id", id, r); break;
-    case R_VOTES: h_document(api, db, claims, rq, "pdf.votes", "meeting_id", id, r); break;
-    case R_PCN: h_document(api, db, claims, rq, "pdf.pcn", "building_id", id, r); break;
-    case R_STATEMENTS: h_document(api, db, claims, rq, "pdf.statements", "building_id", id, r); break;
-    case R_GDPR_EXPORT: h_gdpr(api, db, claims, "gdpr.export", r); break;
-    case R_GDPR_ERASE: h_gdpr(api, db, claims, "gdpr.erase", r); break;
-    case R_NONE: break;
+    case R_HEALTH:
+        h_health(r);
+        break;
+    case R_READY:
+        h_ready(db, r);
+        break;
+    case R_METRICS:
+        h_metrics(api, db, r);
+        break;
+    case R_JOBS:
+        h_post_job(api, db, claims, rq, r);
+        break;
+    case R_JOB:
+        h_get_job(db, claims, id, r);
+        break;
+    case R_RESULT:
+        h_get_result(api, db, claims, id, r);
+        break;
+    case R_MINUTES:
+        h_document(api, db, claims, rq, "pdf.minutes", "meeting_id", id, r);
+        break;
+    case R_VOTES:
+        h_document(api, db, claims, rq, "pdf.votes", "meeting_id", id, r);
+        break;
+    case R_PCN:
+        h_document(api, db, claims, rq, "pdf.pcn", "building_id", id, r);
+        break;
+    case R_STATEMENTS:
+        h_document(api, db, claims, rq, "pdf.statements", "building_id", id, r);
+        break;
+    case R_GDPR_EXPORT:
+        h_gdpr(api, db, claims, "gdpr.export", r);
+        break;
+    case R_GDPR_ERASE:
+        h_gdpr(api, db, claims, "gdpr.erase", r);
+        break;
+    case R_NONE:
+        break;
     }
 done:
     pool_put(&api->pool, db);
@@ -1175,8 +1219,8 @@ static enum MHD_Result finish(struct kopro_api *api, struct MHD_Connection *conn
     } else {
         static const char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}";
         r->status = 500;
-        resp = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom,
-                                               MHD_RESPMEM_PERSISTENT);
+        resp =
+            MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
     }
     free(r->body);
     r->body = NULL;
@@ -1218,9 +1262,8 @@ static enum MHD_Result finish(struct kopro_api *api, struct MHD_Connection *conn
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct kopro_api *api = cls;
     struct req *rq = *con_cls;
@@ -1342,8 +1385,8 @@ int kopro_api_parse_listen(struct sockaddr_storage *addr_out, socklen_t *addr_le
         colon = strrchr(listen, ':');
         if (colon == NULL || colon == listen)
             return kopro_error_set(KOPRO_EINVAL,
-                                   "listen address \"%.100s\": expected HOST:PORT, e.g. %s",
-                                   listen, KOPRO_API_DEFAULT_LISTEN);
+                                   "listen address \"%.100s\": expected HOST:PORT, e.g. %s", listen,
+                                   KOPRO_API_DEFAULT_LISTEN);
         hl = (size_t)(colon - listen);
         if (hl >= sizeof(host))
             return kopro_error_set(KOPRO_EINVAL, "listen address \"%.100s\" is too long", listen);
@@ -1384,8 +1427,9 @@ int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
     int rc;
 
     *out = NULL;
-    listen = opts->listen != NULL ? opts->listen
-                                  : kopro_config_get(cfg, "KOPRO_API_LISTEN", KOPRO_API_DEFAULT_LISTEN);
+    listen = opts->listen != NULL
+                 ? opts->listen
+                 : kopro_config_get(cfg, "KOPRO_API_LISTEN", KOPRO_API_DEFAULT_LISTEN);
     rc = kopro_api_parse_listen(&addr, &addr_len, listen);
     if (rc != 0)
         return rc;
@@ -1397,10 +1441,10 @@ int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
         return kopro_error_set(KOPRO_ERROR, "out of memory");
     api->cfg = cfg;
     api->key = key;
-    api->body_cap = opts->body_cap_bytes != 0 ? opts->body_cap_bytes
-                                              : KOPRO_API_DEFAULT_BODY_CAP_BYTES;
-    api->gdpr_per_hour = opts->gdpr_per_hour != 0 ? opts->gdpr_per_hour
-                                                  : KOPRO_API_DEFAULT_GDPR_PER_HOUR;
+    api->body_cap =
+        opts->body_cap_bytes != 0 ? opts->body_cap_bytes : KOPRO_API_DEFAULT_BODY_CAP_BYTES;
+    api->gdpr_per_hour =
+        opts->gdpr_per_hour != 0 ? opts->gdpr_per_hour : KOPRO_API_DEFAULT_GDPR_PER_HOUR;
     if (api->gdpr_per_hour > RATE_MAX_PER_HOUR)
         api->gdpr_per_hour = RATE_MAX_PER_HOUR;
     api->log = opts->log;
@@ -1439,8 +1483,8 @@ int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
     api->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, api, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (api->daemon == NULL) {
         rc = kopro_error_set(KOPRO_EUNAVAIL,

@@ -71,8 +71,7 @@ int kopro_base64url_decode(unsigned char **out, size_t *out_len, const char *tex
         return kopro_error_set(KOPRO_EINVAL, "base64url text of %zu bytes exceeds the cap of %zu",
                                len, cap_bytes);
     if (len % 4 == 1)
-        return kopro_error_set(KOPRO_EINVAL, "base64url text has an impossible length (%zu)",
-                               len);
+        return kopro_error_set(KOPRO_EINVAL, "base64url text has an impossible length (%zu)", len);
     pad = (4 - len % 4) % 4;
     padded = len + pad;
     std = malloc(padded + 1);
@@ -230,9 +229,9 @@ enum kopro_role kopro_jwt_role_parse(const char *name)
         const char *name;
         enum kopro_role role;
     } roles[] = {
-        {"superadmin", KOPRO_ROLE_SUPERADMIN},     {"syndic", KOPRO_ROLE_SYNDIC},
-        {"accountant", KOPRO_ROLE_ACCOUNTANT},     {"board_member", KOPRO_ROLE_BOARD_MEMBER},
-        {"contractor", KOPRO_ROLE_CONTRACTOR},     {"owner", KOPRO_ROLE_OWNER},
+        {"superadmin", KOPRO_ROLE_SUPERADMIN}, {"syndic", KOPRO_ROLE_SYNDIC},
+        {"accountant", KOPRO_ROLE_ACCOUNTANT}, {"board_member", KOPRO_ROLE_BOARD_MEMBER},
+        {"contractor", KOPRO_ROLE_CONTRACTOR}, {"owner", KOPRO_ROLE_OWNER},
     };
     if (name == NULL)
         return 0;
@@ -324,8 +323,7 @@ int kopro_jwt_verify_signature(json_t **payload_out, const struct kopro_jwt_key 
     if (dot1 == token || dot2 == dot1 + 1)
         return kopro_error_set(KOPRO_EAUTH, "token has an empty header or payload");
     if (dot2[1] == '\0')
-        return kopro_error_set(KOPRO_EAUTH,
-                               "token has no signature (unsecured JWTs are refused)");
+        return kopro_error_set(KOPRO_EAUTH, "token has no signature (unsecured JWTs are refused)");
 
     rc = decode_json_part(&header, token, (size_t)(dot1 - token), "header");
     if (rc != 0)
@@ -339,8 +337,8 @@ int kopro_jwt_verify_signature(json_t **payload_out, const struct kopro_jwt_key 
         goto done;
     }
     if (sig_len != KOPRO_SHA256_BYTES) {
-        rc = kopro_error_set(KOPRO_EAUTH, "token signature has %zu bytes; HS256 gives %d",
-                             sig_len, KOPRO_SHA256_BYTES);
+        rc = kopro_error_set(KOPRO_EAUTH, "token signature has %zu bytes; HS256 gives %d", sig_len,
+                             KOPRO_SHA256_BYTES);
         goto done;
     }
     rc = kopro_hmac_sha256(key->secret, key->len, token, (size_t)(dot2 - token), mac);
@@ -368,8 +366,7 @@ static int numeric_date(int64_t *out, const json_t *v, const char *name)
 {
     double d;
     if (!json_is_number(v))
-        return kopro_error_set(KOPRO_EAUTH, "token claim \"%s\" must be a number of seconds",
-                               name);
+        return kopro_error_set(KOPRO_EAUTH, "token claim \"%s\" must be a number of seconds", name);
     d = json_number_value(v);
     if (!isfinite(d) || d < 0 || d > 253402300799.0) /* 9999-12-31T23:59:59Z */
         return kopro_error_set(KOPRO_EAUTH, "token claim \"%s\" is out of range", name);

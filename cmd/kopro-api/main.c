@@ -22,8 +22,8 @@ static void usage(FILE *f)
           "Serve kopro's HTTP API: enqueue jobs, follow them, download their results.\n"
           "Authentication: KoproGo's HS256 bearer tokens.\n"
           "\n"
-          "  --listen HOST:PORT   address to bind (default $KOPRO_API_LISTEN or "
-          KOPRO_API_DEFAULT_LISTEN ",\n"
+          "  --listen HOST:PORT   address to bind (default $KOPRO_API_LISTEN "
+          "or " KOPRO_API_DEFAULT_LISTEN ",\n"
           "                       loopback; TLS is the reverse proxy's job). Port 0 picks a\n"
           "                       free port, printed in the \"listening on\" line.\n"
           "  --threads N          HTTP threads and database connections (default 4)\n"
@@ -60,8 +60,7 @@ static int parse_uint(unsigned long *out, const char *s, const char *opt, unsign
     errno = 0;
     v = strtoul(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v == 0 || v > max) {
-        fprintf(stderr, "kopro-api: %s \"%s\": give a whole number from 1 to %lu\n", opt, s,
-                max);
+        fprintf(stderr, "kopro-api: %s \"%s\": give a whole number from 1 to %lu\n", opt, s, max);
         return -1;
     }
     *out = v;
@@ -71,12 +70,16 @@ static int parse_uint(unsigned long *out, const char *s, const char *opt, unsign
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 't'},
+        {"listen", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 't'},
         {"body-limit", required_argument, NULL, 'b'},
         {"gdpr-per-hour", required_argument, NULL, 'g'},
-        {"config", required_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'},
-        {"kinds", no_argument, NULL, 'k'},        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"kinds", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     struct kopro_api_options opts;
     struct kopro_config *cfg = NULL;
@@ -94,7 +97,9 @@ int main(int argc, char **argv)
     memset(&opts, 0, sizeof(opts));
     while ((ch = getopt_long(argc, argv, "l:t:b:g:c:qkhV", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'l': opts.listen = optarg; break;
+        case 'l':
+            opts.listen = optarg;
+            break;
         case 't':
             if (parse_uint(&v, optarg, "--threads", 256) != 0)
                 return 2;
@@ -110,12 +115,24 @@ int main(int argc, char **argv)
                 return 2;
             opts.gdpr_per_hour = (unsigned)v;
             break;
-        case 'c': config_path = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'k': list_kinds = 1; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("kopro-api %s\n", KOPRO_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'k':
+            list_kinds = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("kopro-api %s\n", KOPRO_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc) {

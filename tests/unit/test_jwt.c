@@ -23,10 +23,10 @@
 /* RFC 7515 Appendix A.1: the HS256 example (also RFC 7519 §3.1). */
 static const char rfc7515_key_b64[] =
     "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
-static const char rfc7515_token[] =
-    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
-    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
-    ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+static const char rfc7515_token[] = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
+                                    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9le"
+                                    "GFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+                                    ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 static struct kopro_jwt_key *test_key(void)
 {
@@ -134,9 +134,8 @@ static void test_jwt__rfc7515_a1_vector(void **state)
     json_t *payload = NULL;
     char *tampered;
     (void)state;
-    assert_int_equal(kopro_base64url_decode(&raw, &raw_len, rfc7515_key_b64,
-                                            strlen(rfc7515_key_b64), 256),
-                     0);
+    assert_int_equal(
+        kopro_base64url_decode(&raw, &raw_len, rfc7515_key_b64, strlen(rfc7515_key_b64), 256), 0);
     assert_int_equal(raw_len, 64);
     assert_int_equal(kopro_jwt_key_new(&k, raw, raw_len), 0);
     assert_int_equal(kopro_jwt_verify_signature(&payload, k, rfc7515_token), 0);
@@ -174,8 +173,8 @@ static void test_jwt__koprogo_claims_round_trip(void **state)
     claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "sub",
                        "6F1C2C52-8A1E-4C1B-9D55-0A4F1D2E3B4C", "email", "a@example.be", "role",
                        "accountant", "organization_id", ORG, "role_id",
-                       "11111111-2222-3333-4444-555555555555", "exp", (json_int_t)NOW + 3600,
-                       "iat", (json_int_t)NOW);
+                       "11111111-2222-3333-4444-555555555555", "exp", (json_int_t)NOW + 3600, "iat",
+                       (json_int_t)NOW);
     assert_int_equal(kopro_jwt_sign(&tok, k, claims), 0);
     assert_int_equal(kopro_jwt_verify(&c, k, tok, NOW), 0);
     assert_string_equal(c->sub, USER); /* lowercased */
@@ -209,8 +208,8 @@ static void test_jwt__superadmin_without_org(void **state)
 
 static void test_jwt__missing_org_refused_for_other_roles(void **state)
 {
-    static const char *const roles[] = {"syndic",     "accountant", "board_member",
-                                        "contractor", "owner"};
+    static const char *const roles[] = {"syndic", "accountant", "board_member", "contractor",
+                                        "owner"};
     (void)state;
     for (size_t i = 0; i < 5; i++) {
         char *tok = koprogo_token(roles[i], NULL, NOW + 60);
@@ -272,8 +271,8 @@ static void test_jwt__other_algorithms_refused(void **state)
     static const char *const headers[] = {
         "{\"alg\":\"RS256\",\"typ\":\"JWT\"}", "{\"alg\":\"HS512\",\"typ\":\"JWT\"}",
         "{\"alg\":\"hs256\",\"typ\":\"JWT\"}", "{\"alg\":\"ES256\"}"};
-    const char *payload =
-        "{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"" ORG "\",\"exp\":1790003600}";
+    const char *payload = "{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"" ORG
+                          "\",\"exp\":1790003600}";
     (void)state;
     for (size_t i = 0; i < 4; i++) {
         /* signed with HMAC over our secret: an algorithm-confusion attempt */
@@ -296,8 +295,8 @@ static void test_jwt__other_algorithms_refused(void **state)
 
 static void test_jwt__malformed_refused(void **state)
 {
-    const char *payload =
-        "{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"" ORG "\",\"exp\":1790003600}";
+    const char *payload = "{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"" ORG
+                          "\",\"exp\":1790003600}";
     char *good = raw_token("{\"alg\":\"HS256\"}", payload, SECRET);
     char buf[2048];
     char *big;
@@ -310,8 +309,8 @@ static void test_jwt__malformed_refused(void **state)
     expect_refused(".e30.abc", "empty header");
     expect_refused("e30..abc", "empty header");
     expect_refused("e3$.e30.abc", "header");
-    expect_refused("bm90IGpzb24.e30.abc", "not valid JSON");       /* "not json" */
-    expect_refused("WzFd.e30.abc", "not a JSON object");           /* [1] */
+    expect_refused("bm90IGpzb24.e30.abc", "not valid JSON"); /* "not json" */
+    expect_refused("WzFd.e30.abc", "not a JSON object");     /* [1] */
     /* signature of the wrong length */
     snprintf(buf, sizeof(buf), "%.*sAAAA", (int)(strrchr(good, '.') + 1 - good), good);
     expect_refused(buf, "signature has 3 bytes");
@@ -342,13 +341,16 @@ static void test_jwt__bad_claims_refused(void **state)
         {"{\"role\":\"syndic\",\"organization_id\":\"" ORG "\",\"exp\":1790003600}", "\"sub\""},
         {"{\"sub\":\"42\",\"role\":\"syndic\",\"organization_id\":\"" ORG "\",\"exp\":1790003600}",
          "\"sub\" must be a uuid"},
-        {"{\"sub\":\"" USER "\",\"role\":\"root\",\"organization_id\":\"" ORG "\",\"exp\":1790003600}",
+        {"{\"sub\":\"" USER "\",\"role\":\"root\",\"organization_id\":\"" ORG
+         "\",\"exp\":1790003600}",
          "not a KoproGo role"},
         {"{\"sub\":\"" USER "\",\"organization_id\":\"" ORG "\",\"exp\":1790003600}", "\"role\""},
         {"{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"" ORG "\"}", "\"exp\""},
-        {"{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"" ORG "\",\"exp\":\"soon\"}",
+        {"{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"" ORG
+         "\",\"exp\":\"soon\"}",
          "must be a number"},
-        {"{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"acme\",\"exp\":1790003600}",
+        {"{\"sub\":\"" USER
+         "\",\"role\":\"syndic\",\"organization_id\":\"acme\",\"exp\":1790003600}",
          "\"organization_id\" must be a uuid"},
         {"{\"sub\":\"" USER "\",\"role\":\"syndic\",\"organization_id\":\"" ORG
          "\",\"role_id\":7,\"exp\":1790003600}",

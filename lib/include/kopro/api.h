@@ -45,13 +45,13 @@ struct kopro_jwt_key;
 typedef void (*kopro_api_log_fn)(void *userdata, const char *line);
 
 struct kopro_api_options {
-    const char *listen;            /* "HOST:PORT" / "[V6]:PORT"; NULL → KOPRO_API_LISTEN
-                                      or KOPRO_API_DEFAULT_LISTEN; port 0 picks a free one */
-    const char *database_url;      /* libpq URL; NULL → KOPRO_DATABASE_URL */
-    unsigned threads;              /* HTTP worker threads = DB connections; 0 → default */
-    size_t body_cap_bytes;         /* largest request body; 0 → default (64 KiB) */
-    unsigned gdpr_per_hour;        /* GDPR requests per user per hour; 0 → default (10) */
-    kopro_api_log_fn log;          /* NULL: no log */
+    const char *listen;       /* "HOST:PORT" / "[V6]:PORT"; NULL → KOPRO_API_LISTEN
+                                 or KOPRO_API_DEFAULT_LISTEN; port 0 picks a free one */
+    const char *database_url; /* libpq URL; NULL → KOPRO_DATABASE_URL */
+    unsigned threads;         /* HTTP worker threads = DB connections; 0 → default */
+    size_t body_cap_bytes;    /* largest request body; 0 → default (64 KiB) */
+    unsigned gdpr_per_hour;   /* GDPR requests per user per hour; 0 → default (10) */
+    kopro_api_log_fn log;     /* NULL: no log */
     void *log_userdata;
 };
 
@@ -78,9 +78,9 @@ int kopro_api_parse_listen(struct sockaddr_storage *addr_out, socklen_t *addr_le
  * (a path or file:// URL, default ./var/documents as in kopro/docstore.h;
  * results are streamed only from files below it) and must outlive the server.
  * Returns 0 and *out (stop it with kopro_api_stop()); KOPRO_EINVAL for a bad
- * listen address, option or KOPRO_DOCUMENT_STORE scheme; KOPRO_EUNAVAIL if the socket cannot be bound
- * (address in use, permission); KOPRO_ERROR otherwise.
- * Thread-safety: call from one thread; the server runs on its own threads.
+ * listen address, option or KOPRO_DOCUMENT_STORE scheme; KOPRO_EUNAVAIL if the socket cannot be
+ * bound (address in use, permission); KOPRO_ERROR otherwise. Thread-safety: call from one thread;
+ * the server runs on its own threads.
  */
 int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
                     const struct kopro_jwt_key *key, const struct kopro_api_options *opts);
