@@ -544,7 +544,12 @@ static void enqueue(PGconn *db, const struct kopro_job_kind *kind, const json_t 
     id = kopro_db_value(res, 0, 0);
     snprintf(r->loc_buf, sizeof(r->loc_buf), "/api/v1/jobs/%s", id != NULL ? id : "");
     r->location = r->loc_buf;
-    {
+    if (unique_key == NULL) {
+        /* a new row: kopro.enqueue() inserted it queued (one round trip) */
+        reply_json(r, 202,
+                   json_pack("{s:s, s:s, s:s}", "id", id, "kind", kind->name, "state", "queued"));
+    } else {
+        /* the key may have matched an active job: report its actual state */
         PGresult *st = NULL;
         const char *p1[1] = {id};
         rc = kopro_db_exec(db, &st, "job state", "SELECT state FROM kopro.jobs WHERE id = $1::uuid",

@@ -1,0 +1,97 @@
+#!/bin/sh
+# bench/api.sh — kopro-api enqueue latency and throughput under wrk with 100
+# connections (issue 5: "API p99 <= 5 ms at 100 connections"; KoproGo's own
+# API measured p99 82–752 ms). Two endpoints, each a full request: JWT
+# verification, JSON parsing, the kind's validation, and kopro.enqueue() in
+# its own transaction:
+#   1. POST /api/v1/jobs {"kind":"test.noop"}             (superadmin)
+#   2. POST /api/v1/meetings/{id}/minutes {"lang":"fr"}   (syndic; adds the
+#      tenancy lookup of the meeting), when pdf.minutes is built in.
+# PostgreSQL: a private cluster from tests/integration/lib.sh (unix socket,
+# fsync=off, as every kopro benchmark here). The plain -O2 build is measured.
+# usage: bench/api.sh BUILD   (env: DURATION_S=10 CONNECTIONS=100 THREADS=4)
+set -u
+BUILD=$(cd "${1:-build}" && pwd)
+KT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+KOPRO_BIN=$BUILD/bin
+KOPRO_BIN_PLAIN=$BUILD/bin
+KOPRO_TOOLS=$BUILD/tools
+export KT_ROOT KOPRO_BIN KOPRO_BIN_PLAIN KOPRO_TOOLS
+. "$KT_ROOT/tests/integration/lib.sh"
+DURATION_S=${DURATION_S:-10}
+CONNECTIONS=${CONNECTIONS:-100}
+THREADS=${THREADS:-4}
+
+command -v wrk >/dev/null || { echo "bench/api: wrk is missing (make deps)"; exit 1; }
+kt_pg_start || exit 1
+DB=kb_api
+kt_psql -d postgres -c "drop database if exists $DB" -c "create database $DB" >/dev/null || exit 1
+kt_psql -d "$DB" -f "$KT_ROOT/tests/fixtures/koprogo-schema.sql" >/dev/null || exit 1
+KOPRO_DATABASE_URL=$(kt_db_url "$DB")
+export KOPRO_DATABASE_URL KOPRO_ENABLE_TEST_JOBS=1
+"$KOPRO_BIN/kopro-worker" migrate >/dev/null || exit 1
+ORG=aaaaaaaa-0000-4000-8000-000000000001
+BLD=aaaaaaaa-0000-4000-8000-0000000000b1
+MTG=aaaaaaaa-0000-4000-8000-0000000000e1
+kt_psql -d "$DB" >/dev/null <<SQL || exit 1
+insert into organizations (id, name, slug, contact_email) values ('$ORG', 'Bench', 'bench', 'b@example.be');
+insert into buildings (id, name, address, city, postal_code, country, total_units, organization_id)
+  values ('$BLD', 'Bench', 'Rue 1', 'Bruxelles', '1000', 'BE', 4, '$ORG');
+insert into meetings (id, building_id, meeting_type, title, scheduled_date, location, organization_id)
+  values ('$MTG', '$BLD', 'ordinary', 'AG', now(), 'Salle', '$ORG');
+SQL
+
+SECRET="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+mint() { # PAYLOAD_JSON (throwaway secret; on openssl's argv only in this bench)
+    h=$(printf '%s' '{"alg":"HS256","typ":"JWT"}' | b64url)
+    p=$(printf '%s' "$1" | b64url)
+    s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -hmac "$SECRET" -binary | b64url)
+    printf '%s.%s.%s' "$h" "$p" "$s"
+}
+EXP=$(($(date +%s) + 3600))
+T_ADMIN=$(mint "{\"sub\":\"cccccccc-0000-4000-8000-00000000ad01\",\"role\":\"superadmin\",\"organization_id\":null,\"exp\":$EXP}")
+T_SYNDIC=$(mint "{\"sub\":\"aaaaaaaa-0000-4000-8000-00000000a5a1\",\"role\":\"syndic\",\"organization_id\":\"$ORG\",\"exp\":$EXP}")
+
+KOPRO_JWT_SECRET=$SECRET "$KOPRO_BIN/kopro-api" --listen 127.0.0.1:0 --threads "$THREADS" --quiet \
+    2>"$KT_TMP/api.log" &
+API_PID=$!
+PORT=""
+i=0
+while [ $i -lt 100 ] && [ -z "$PORT" ]; do
+    PORT=$(sed -n 's/^kopro-api: listening on .*:\([0-9][0-9]*\)$/\1/p' "$KT_TMP/api.log")
+    [ -n "$PORT" ] || sleep 0.1
+    i=$((i + 1))
+done
+[ -n "$PORT" ] || { cat "$KT_TMP/api.log"; kill "$API_PID"; exit 1; }
+
+# run TAG LABEL TOKEN PATH BODY: one wrk run; prints p50/p99 and requests/s.
+run() {
+    tag=$1 label=$2 token=$3 path=$4 body=$5
+    cat >"$KT_TMP/$tag.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $token"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '$body'
+LUA
+    chmod 600 "$KT_TMP/$tag.lua"
+    before=$(kt_psql -d "$DB" -tAc "select count(*) from kopro.jobs")
+    wrk -t2 -c"$CONNECTIONS" -d"${DURATION_S}s" --latency -s "$KT_TMP/$tag.lua" \
+        "http://127.0.0.1:$PORT$path" >"$KT_TMP/$tag.out" 2>&1
+    after=$(kt_psql -d "$DB" -tAc "select count(*) from kopro.jobs")
+    p50=$(awk '$1 == "50%" {print $2}' "$KT_TMP/$tag.out")
+    p99=$(awk '$1 == "99%" {print $2}' "$KT_TMP/$tag.out")
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$KT_TMP/$tag.out")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$KT_TMP/$tag.out")
+    errs=$(grep -E '^  Socket errors' "$KT_TMP/$tag.out" || true)
+    printf '%-34s p50 %8s  p99 %8s  %10s req/s  jobs +%s  non-2xx %s %s\n' "$label" "$p50" "$p99" \
+        "$rps" "$((after - before))" "${non2xx:-0}" "$errs"
+}
+
+echo "kopro-api $("$KOPRO_BIN/kopro-api" --version | cut -d' ' -f2), $THREADS threads, wrk -t2 -c$CONNECTIONS -d${DURATION_S}s, $(nproc) cores"
+run jobs "POST /api/v1/jobs (test.noop)" "$T_ADMIN" /api/v1/jobs '{"kind":"test.noop","payload":{}}'
+if "$KOPRO_BIN/kopro-api" --kinds | cut -f1 | grep -qx pdf.minutes; then
+    run minutes "POST /meetings/{id}/minutes" "$T_SYNDIC" "/api/v1/meetings/$MTG/minutes" '{"lang":"fr"}'
+fi
+kill -TERM "$API_PID"
+wait "$API_PID"
