@@ -69,6 +69,7 @@ struct font {
     HPDF_Font f;
     HPDF_FontDef def;
     int16_t *widths;       /* per BMP code point, 1/1000 em; -1 = not yet measured */
+    int8_t *has_glyph;     /* per BMP code point: 1 yes, 0 no, -1 not yet looked up */
     uint8_t used[8192];    /* bitmap of BMP code points drawn */
 };
 
@@ -167,8 +168,17 @@ static int utf8_put(struct kopro_buf *b, uint32_t cp)
     return kopro_buf_add(b, s, n);
 }
 
-/* sanitize; if `def` is given, characters it has no glyph for become U+FFFD / '?' */
-static char *sanitize(const char *utf8, int keep_newlines, HPDF_FontDef def)
+static int font_has(struct font *f, uint32_t cp)
+{
+    if (cp > 0xFFFF)
+        return 0;
+    if (f->has_glyph[cp] < 0)
+        f->has_glyph[cp] = HPDF_TTFontDef_GetGlyphid(f->def, (HPDF_UINT16)cp) != 0;
+    return f->has_glyph[cp];
+}
+
+/* sanitize; if `f` is given, characters it has no glyph for become U+FFFD / '?' */
+static char *sanitize(const char *utf8, int keep_newlines, struct font *f)
 {
     struct kopro_buf b;
     const char *p = utf8 != NULL ? utf8 : "";
@@ -183,8 +193,8 @@ static char *sanitize(const char *utf8, int keep_newlines, HPDF_FontDef def)
             cp = ' ';
         else if (cp > 0xFFFF)
             cp = 0xFFFD;
-        if (def != NULL && cp != '\n' && cp != ' ' && HPDF_TTFontDef_GetGlyphid(def, (HPDF_UINT16)cp) == 0)
-            cp = HPDF_TTFontDef_GetGlyphid(def, 0xFFFD) != 0 ? 0xFFFD : '?';
+        if (f != NULL && cp != '\n' && cp != ' ' && !font_has(f, cp))
+            cp = font_has(f, 0xFFFD) ? 0xFFFD : '?';
         rc = utf8_put(&b, cp);
     }
     if (rc == 0 && b.data == NULL)
@@ -305,6 +315,10 @@ static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const
     if (f->widths == NULL)
         return kopro_error_set(KOPRO_ERROR, "out of memory for font widths");
     memset(f->widths, 0xFF, 65536 * sizeof(int16_t));
+    f->has_glyph = malloc(65536);
+    if (f->has_glyph == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory for font glyph table");
+    memset(f->has_glyph, 0xFF, 65536);
     return 0;
 }
 
@@ -400,8 +414,10 @@ void kopro_pdf_free(struct kopro_pdf *d)
         free(b->png);
     }
     free(d->b);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         free(d->fonts[i].widths);
+        free(d->fonts[i].has_glyph);
+    }
     free(d->pages);
     free(d->watermark);
     free_str(d->footer);
@@ -459,7 +475,7 @@ int kopro_pdf_text(struct kopro_pdf *d, enum kopro_pdf_style style, enum kopro_p
         return blk_code();
     b->style = style;
     b->align = align;
-    b->text = sanitize(utf8, 1, d->fonts[0].def);
+    b->text = sanitize(utf8, 1, &d->fonts[0]);
     if (b->text == NULL) {
         d->n--;
         return kopro_error_set(KOPRO_ERROR, "out of memory adding text");
@@ -498,7 +514,7 @@ int kopro_pdf_table_begin(struct kopro_pdf *d, int ncols, const float *width_pct
     for (int i = 0; i < ncols; i++) {
         t->w_pt[i] = (body_x1 - body_x0) * width_pct[i] / 100.0f;
         t->align[i] = align[i];
-        t->hdr[i] = sanitize(headers != NULL ? headers[i] : "", 0, d->fonts[1].def);
+        t->hdr[i] = sanitize(headers != NULL ? headers[i] : "", 0, &d->fonts[1]);
         if (t->hdr[i] == NULL) {
             t->ncols = i;
             free_table(t);
@@ -525,7 +541,7 @@ int kopro_pdf_table_row(struct kopro_pdf *d, const char *const *cells, int bold)
     if (c == NULL)
         return kopro_error_set(KOPRO_ERROR, "out of memory adding a table row");
     for (int i = 0; i < d->open_table->ncols; i++) {
-        c[i] = sanitize(cells[i], 1, d->fonts[bold ? 1 : 0].def);
+        c[i] = sanitize(cells[i], 1, &d->fonts[bold ? 1 : 0]);
         if (c[i] == NULL) {
             for (int j = 0; j < i; j++)
                 free_str(c[j]);
@@ -582,7 +598,7 @@ int kopro_pdf_signature(struct kopro_pdf *d, const char *label)
     struct blk *b = add_blk(d, B_SIG);
     if (b == NULL)
         return blk_code();
-    b->text = sanitize(label, 0, d->fonts[0].def);
+    b->text = sanitize(label, 0, &d->fonts[0]);
     if (b->text == NULL) {
         d->n--;
         return kopro_error_set(KOPRO_ERROR, "out of memory adding a signature line");

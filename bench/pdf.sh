@@ -1,0 +1,46 @@
+#!/bin/bash
+# Benchmark of kopro-pdf (part of `make bench`; run alone: sh bench/pdf.sh BUILD).
+# Minutes of a 40-lot, 15-resolution assembly rendered from the JSON model:
+# CPU ms per document (median of 50 runs, user+sys of the process), instructions
+# under valgrind --tool=callgrind, output size and pages; WeasyPrint on the
+# text of the same document as HTML as the reference peer, if installed.
+set -u
+build=${1:-$(pwd)/build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$build/bin/kopro-pdf"
+export KOPRO_TEMPLATE_DIR="$root/templates" KOPRO_FONT_DIR="$build/fonts"
+tmp=$(mktemp -d /tmp/kopro-bench-pdf.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+awk -v lots=40 -v res=15 -f "$root/tests/integration/pdf-model.awk" >"$tmp/m.json"
+"$bin" render minutes --data "$tmp/m.json" --final -o "$tmp/m.pdf" 2>"$tmp/info" || { cat "$tmp/info"; exit 1; }
+pages=$(pdfinfo "$tmp/m.pdf" | awk '/^Pages:/{print $2}')
+size=$(wc -c <"$tmp/m.pdf")
+
+TIMEFORMAT='%U %S'
+for i in $(seq 50); do
+    { time "$bin" render minutes --data "$tmp/m.json" --final -o "$tmp/r.pdf" 2>/dev/null; } 2>>"$tmp/times"
+done
+median_ms=$(awk '{print ($1 + $2) * 1000}' "$tmp/times" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
+
+instr="n/a"
+if command -v valgrind >/dev/null 2>&1; then
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" render minutes \
+        --data "$tmp/m.json" --final -o "$tmp/cg.pdf" >/dev/null 2>&1
+    instr=$(awk '/^(summary|totals):/{print $2; exit}' "$tmp/cg.out")
+fi
+
+echo "pdf.minutes_40lots_15res: pages=$pages size_bytes=$size cpu_ms_median50=$median_ms instructions=$instr"
+
+if command -v weasyprint >/dev/null 2>&1; then
+    { echo '<html><head><meta charset="utf-8"><style>@page{size:A4;margin:50pt} body{font-family:"DejaVu Sans";font-size:10pt} td{border-bottom:0.3pt solid #888}</style></head><body><pre style="font-family:inherit;white-space:pre-wrap">'
+      pdftotext -layout "$tmp/m.pdf" - | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g'
+      echo '</pre></body></html>'; } >"$tmp/m.html"
+    for i in 1 2 3 4 5; do
+        { time weasyprint "$tmp/m.html" "$tmp/w.pdf" 2>/dev/null; } 2>>"$tmp/wtimes"
+    done
+    w_ms=$(awk '{print ($1 + $2) * 1000}' "$tmp/wtimes" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
+    echo "pdf.weasyprint_same_text: cpu_ms_median5=$w_ms size_bytes=$(wc -c <"$tmp/w.pdf") ratio_cpu=$(awk -v a="$w_ms" -v b="$median_ms" 'BEGIN{ if (b > 0) printf "%.1f", a / b; else print "n/a" }')x"
+else
+    echo "pdf.weasyprint: not installed (apt-get install weasyprint) - no reference figure"
+fi
