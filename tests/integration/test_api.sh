@@ -45,6 +45,16 @@ insert into users (id, email, password_hash, first_name, last_name, role, organi
 insert into buildings (id, name, address, city, postal_code, country, total_units, organization_id) values
   ('$BLD_A', 'Résidence A', 'Rue A 1', 'Bruxelles', '1000', 'BE', 4, '$ORG_A'),
   ('$BLD_B', 'Residentie B', 'Straat B 2', 'Gent', '9000', 'BE', 4, '$ORG_B');
+-- building A: two lots of 500/1000 tantièmes, so its minutes can be rendered
+insert into owners (id, first_name, last_name, email, address, city, postal_code, country, organization_id, user_id) values
+  ('$OWNER_A1', 'Olivia', 'Owner', 'owner1@example.be', 'Rue A 1', 'Bruxelles', '1000', 'BE', '$ORG_A', '$OWNER_A1'),
+  ('$OWNER_A2', 'Otto', 'Owner', 'owner2@example.be', 'Rue A 1', 'Bruxelles', '1000', 'BE', '$ORG_A', '$OWNER_A2');
+insert into units (id, building_id, unit_number, unit_type, surface_area, quota, organization_id) values
+  ('aaaaaaaa-0000-4000-8000-0000000000c1', '$BLD_A', '1A', 'apartment', 80, 500, '$ORG_A'),
+  ('aaaaaaaa-0000-4000-8000-0000000000c2', '$BLD_A', '1B', 'apartment', 80, 500, '$ORG_A');
+insert into unit_owners (unit_id, owner_id, start_date) values
+  ('aaaaaaaa-0000-4000-8000-0000000000c1', '$OWNER_A1', '2020-01-01'),
+  ('aaaaaaaa-0000-4000-8000-0000000000c2', '$OWNER_A2', '2020-01-01');
 insert into meetings (id, building_id, meeting_type, title, scheduled_date, location, organization_id) values
   ('$MTG_A', '$BLD_A', 'ordinary', 'AG 2026', '2026-05-12 18:00+02', 'Salle A', '$ORG_A'),
   ('$MTG_B', '$BLD_B', 'ordinary', 'AV 2026', '2026-05-13 18:00+02', 'Zaal B', '$ORG_B');
@@ -296,6 +306,12 @@ if has_kind pdf.minutes; then
     kt_check "the accountant of A reads it" expect 200 '"state":"queued"' -- GET /api/v1/jobs/$M1 "$T_ACCOUNTANT_A"
     kt_check "syndic B cannot see it → 404" expect 404 'not found' -- GET /api/v1/jobs/$M1 "$T_SYNDIC_B"
     kt_check "POST /api/v1/jobs pdf.minutes → 202" expect 202 '"id":"' -- POST /api/v1/jobs "$T_ACCOUNTANT_A" "{\"kind\":\"pdf.minutes\",\"payload\":{\"meeting_id\":\"$MTG_A\"}}"
+    kt_check "kopro-worker renders it" env KOPRO_DOCUMENT_STORE="$STORE" \
+        "$KOPRO_BIN_PLAIN/kopro-worker" run --once --queues pdf.minutes
+    kt_check "the syndic downloads the minutes: 200, application/pdf, a PDF" sh -c "
+        code=\$(curl -s -o '$KT_TMP/pv.pdf' -D '$KT_TMP/pvh' -w '%{http_code}' -H 'Authorization: Bearer $T_SYNDIC_A' '$BASE/api/v1/jobs/$M1/result');
+        echo \$code; cat '$KT_TMP/pvh'; head -c 300 '$KT_TMP/pv.pdf'; curl -s -H 'Authorization: Bearer $T_SYNDIC_A' '$BASE/api/v1/jobs/$M1'; [ \$code = 200 ] &&
+        grep -qi '^Content-Type: application/pdf' '$KT_TMP/pvh' && head -c 5 '$KT_TMP/pv.pdf' | grep -q '%PDF-'"
     kt_check "POST /api/v1/jobs for B's meeting by A → 404" expect 404 'not found' -- POST /api/v1/jobs "$T_ACCOUNTANT_A" "{\"kind\":\"pdf.minutes\",\"payload\":{\"meeting_id\":\"$MTG_B\"}}"
 else
     kt_check "minutes without a pdf.minutes worker → 501, nothing queued" expect 501 'not available' -- POST /api/v1/meetings/$MTG_A/minutes "$T_SYNDIC_A"
