@@ -1,6 +1,7 @@
 #include "kopro/backup.h"
 
 #include "backup_internal.h"
+#include "repo_internal.h"
 #include "kopro/compress.h"
 #include "kopro/config.h"
 #include "kopro/db.h"
@@ -454,6 +455,7 @@ int kopro_backup_run(json_t **manifest_out, const struct kopro_backup_opts *o)
         goto done;
     }
     key_of(mkey, sizeof(mkey), "manifests", id, ".json");
+    kopro_repo_fault_point("before-manifest");
     rc = kopro_repo_put(repo, mkey, mtext, strlen(mtext));
     if (rc != 0) {
         kopro_repo_delete(repo, key); /* best effort; gc removes it otherwise */

@@ -36,4 +36,12 @@ int kopro_repo_s3_list(struct kopro_repo_entry **out, size_t *n_out, struct kopr
 int kopro_repo_s3_delete(struct kopro_repo *r, const char *key);
 int kopro_repo_s3_gc_uploads(struct kopro_repo *r, long older_than_s, size_t *removed_out);
 
+/*
+ * Fault injection for crash tests: if $KOPRO_FAULT_KILL_AT equals `name`, the
+ * process kills itself with SIGKILL right there, as `kill -9` would. Points:
+ * before-initiate, mid-upload (after the first part), before-complete
+ * (S3), before-manifest (lib/backup.c).
+ */
+void kopro_repo_fault_point(const char *name);
+
 #endif
