@@ -1,0 +1,155 @@
+/*
+ * kopro/gdpr.h — the personal-data register and the GDPR export.
+ *
+ * The register (lib/gdpr_register.c) is the one place that says, for every
+ * column of KoproGo's tables (tests/fixtures/koprogo-schema.sql), what kind of
+ * data it holds, on which legal basis it is processed, how long it is kept and
+ * what erasure does to it. The export (lib/gdpr_export.c) reads the register
+ * to choose the columns it writes; it has no list of its own.
+ *
+ * Sources: Regulation (EU) 2016/679 (GDPR) art. 6(1), 15, 17, 18, 20;
+ * Code de droit économique art. III.86 / III.88 (accounting records kept
+ * 7 years); Code civil art. 3.87 §10 (minutes of the general assembly).
+ */
+#ifndef KOPRO_GDPR_H
+#define KOPRO_GDPR_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+
+struct kopro_config;
+
+/* What a column says about a person. NONE: not personal data. */
+enum kopro_gdpr_category {
+    KOPRO_GDPR_CAT_NONE = 0,
+    KOPRO_GDPR_CAT_IDENTITY,  /* names, the person's ids */
+    KOPRO_GDPR_CAT_CONTACT,   /* email, phone, postal address */
+    KOPRO_GDPR_CAT_OWNERSHIP, /* lots held, shares, dates */
+    KOPRO_GDPR_CAT_FINANCIAL, /* charges, contributions, payments */
+    KOPRO_GDPR_CAT_VOTING,    /* attendance, proxies, votes */
+    KOPRO_GDPR_CAT_TECHNICAL, /* accounts, roles, audit, consents, IPs */
+    KOPRO_GDPR_CAT_COUNT
+};
+
+/* Legal basis of the processing, GDPR art. 6(1). */
+enum kopro_gdpr_basis {
+    KOPRO_GDPR_BASIS_NONE = 0,     /* not personal data */
+    KOPRO_GDPR_BASIS_CONTRACT,     /* art. 6(1)(b): the syndic mandate, the platform account */
+    KOPRO_GDPR_BASIS_LEGAL,        /* art. 6(1)(c): Code civil 3.84–3.100, accounting law */
+    KOPRO_GDPR_BASIS_LEGITIMATE,   /* art. 6(1)(f): security, proof */
+    KOPRO_GDPR_BASIS_CONSENT,      /* art. 6(1)(a) */
+};
+
+/* How long a column is kept. */
+enum kopro_gdpr_retention {
+    KOPRO_GDPR_RET_NONE = 0,       /* not personal data: kept with the record */
+    KOPRO_GDPR_RET_UNTIL_ERASURE,  /* contact and account data: until erasure */
+    KOPRO_GDPR_RET_ACCOUNTING,     /* accounting records: N years (default 7), CDE III.86/III.88 */
+    KOPRO_GDPR_RET_ASSOCIATION,    /* votes and minutes: as long as the association exists */
+    KOPRO_GDPR_RET_AUDIT,          /* audit trail and proof of consent: 7 years (art. 5(2), 7(1)) */
+};
+
+/* What erasure (art. 17) does to a column. */
+enum kopro_gdpr_action {
+    KOPRO_GDPR_ACT_KEEP = 0,        /* not personal data, or a key: unchanged */
+    KOPRO_GDPR_ACT_DELETE,          /* the value (or the row) is removed */
+    KOPRO_GDPR_ACT_ANONYMIZE,       /* replaced by a stable pseudonym */
+    KOPRO_GDPR_ACT_KEEP_RESTRICTED, /* kept until retain_until, processing restricted (art. 18) */
+};
+
+/* One column of the register. All strings are static. */
+struct kopro_gdpr_column {
+    const char *table;  /* KoproGo table in schema public, e.g. "owners" */
+    const char *column; /* e.g. "email" */
+    enum kopro_gdpr_category category;
+    enum kopro_gdpr_basis basis;
+    enum kopro_gdpr_retention retention;
+    enum kopro_gdpr_action action;
+    int exported;       /* 1: part of the art. 15/20 export when the row is the person's */
+};
+
+/* What art. 15(1) asks the controller to tell, per category. Static strings. */
+struct kopro_gdpr_category_info {
+    const char *name;       /* "contact" */
+    const char *purposes;   /* English sentence */
+    const char *basis;      /* "GDPR art. 6(1)(c): ..." */
+    const char *recipients; /* "syndic, accountant, ..." */
+    const char *retention;  /* human text, with the source */
+};
+
+/*
+ * The whole register, sorted by table then column, and its length in
+ * *n_out. Static data: never freed; thread-safe.
+ */
+const struct kopro_gdpr_column *kopro_gdpr_register(size_t *n_out);
+
+/*
+ * The register entry of table.column, or NULL when the register does not know
+ * it (a column added to KoproGo and not yet classified: treat as an error).
+ * Thread-safe.
+ */
+const struct kopro_gdpr_column *kopro_gdpr_register_find(const char *table, const char *column);
+
+/* Stable lowercase names for JSON and the README ("contact", "art. 6(1)(c)" ...). Static. */
+const char *kopro_gdpr_category_name(enum kopro_gdpr_category c);
+const char *kopro_gdpr_basis_name(enum kopro_gdpr_basis b);
+const char *kopro_gdpr_retention_name(enum kopro_gdpr_retention r);
+const char *kopro_gdpr_action_name(enum kopro_gdpr_action a);
+
+/* The art. 15(1) information for category c (never NULL for a valid c). Static; thread-safe. */
+const struct kopro_gdpr_category_info *kopro_gdpr_category_describe(enum kopro_gdpr_category c);
+
+/*
+ * The accounting retention in years: KOPRO_GDPR_ACCOUNTING_YEARS from `cfg`
+ * (environment or config file), default 7 (Code de droit économique art.
+ * III.86/III.88; tax and VAT law say 10, which an operator may set).
+ * Returns 0 and *years_out, or KOPRO_EINVAL naming the bad value (must be an
+ * integer from 1 to 30). `cfg` may be NULL. Thread-safe.
+ */
+int kopro_gdpr_accounting_years(int *years_out, const struct kopro_config *cfg);
+
+/* One file of an export archive, as listed in manifest.json. */
+struct kopro_gdpr_file {
+    char name[64];                 /* "votes.json" */
+    long rows;                     /* data rows (0 for README.txt) */
+    size_t size_bytes;
+    char sha256[65];               /* lowercase hex */
+};
+
+/* What an export wrote. Caller-owned plain struct (no pointers to free). */
+struct kopro_gdpr_export_summary {
+    struct kopro_gdpr_file files[48];
+    int nfiles;
+    char archive_sha256[65];
+    size_t archive_bytes;
+    long total_rows;
+};
+
+/*
+ * Export everything the register marks as exported about KoproGo user
+ * `user_id` (a uuid) and the owners linked to it (owners.user_id) into a ZIP
+ * archive at `out_path` (libarchive, written to a temporary name and renamed,
+ * mode 0600): manifest.json (format, generated_at, user_id, per file SHA-256
+ * and row count), README.txt (FR/NL/DE/EN), processing.json (art. 15(1):
+ * purposes, basis, recipients, retention per category), one JSON file per
+ * category (profile, units, assemblies, votes, charges, contributions,
+ * consents, audit, documents) and CSV for units, votes and contributions.
+ * Only the person's buildings' assemblies appear; other owners appear only by
+ * name on a lot the person shares, never with email or phone. Rows are ordered
+ * and keys sorted, entries have a fixed mtime: the same database state and
+ * the same `as_of_epoch` give a byte-identical archive.
+ *
+ * `as_of_epoch` is the generation time written to manifest.json and to every
+ * entry's mtime; audit entries after it are left out (the export is a snapshot
+ * as of that instant). Pass time(NULL), or SOURCE_DATE_EPOCH for a
+ * reproducible archive. `summary_out` may be NULL.
+ *
+ * Returns 0; KOPRO_EINVAL if user_id is not a uuid; KOPRO_ENOTFOUND if no
+ * such user; KOPRO_EUNAVAIL/KOPRO_ERROR from the database; KOPRO_ERROR if
+ * the archive cannot be written. The database is only read. Not thread-safe
+ * on one connection. Source: GDPR art. 15(1), 15(3), 20(1).
+ */
+int kopro_gdpr_export(struct kopro_gdpr_export_summary *summary_out, PGconn *db,
+                      const char *user_id, const char *out_path, long long as_of_epoch);
+
+#endif
