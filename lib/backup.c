@@ -286,7 +286,7 @@ static int enc_write(void *arg, const void *buf, size_t len)
     return rc;
 }
 
-int kopro_backup_run(json_t **manifest_out, const struct kopro_backup_opts *o)
+static int run_once(json_t **manifest_out, const struct kopro_backup_opts *o)
 {
     struct resolved r;
     struct kopro_gpg *gpg = NULL;
@@ -505,6 +505,27 @@ done:
     json_decref(m);
     free(mtext);
     resolved_free(&r);
+    return rc;
+}
+
+int kopro_backup_run(json_t **manifest_out, const struct kopro_backup_opts *o)
+{
+    const char *metrics = o->metrics_path ? o->metrics_path : cfg_get(o, "KOPRO_BACKUP_METRICS");
+    const char *repo = o->repo_url ? o->repo_url : cfg_get(o, "KOPRO_BACKUP_REPO");
+    int64_t t0 = now_ms();
+    int rc = run_once(manifest_out, o);
+    if (metrics != NULL && *metrics != '\0') {
+        int code = kopro_error_last_code();
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", kopro_error_last());
+        /* the backup's result stands whether or not the metrics can be written */
+        kopro_backup_metrics_write(metrics, repo, rc == 0 ? *manifest_out : NULL,
+                                   (double)(now_ms() - t0) / 1000.0);
+        if (rc != 0)
+            kopro_error_set(code, "%s", msg);
+        else
+            kopro_error_clear();
+    }
     return rc;
 }
 

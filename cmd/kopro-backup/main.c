@@ -40,7 +40,8 @@ static const char USAGE[] =
     "usage: kopro-backup COMMAND [OPTIONS]\n"
     "\n"
     "  run [--repo URL] [--db URL] [--recipient FPR]... [--gnupghome DIR] [--prune]\n"
-    "      [--zstd-level N] [--json]        take a backup (pg_dump | zstd | gpg -> repository)\n"
+    "      [--zstd-level N] [--metrics FILE] [--json]\n"
+    "                                       take a backup (pg_dump | zstd | gpg -> repository)\n"
     "  list [--repo URL] [--json]           backups, oldest first (only those with a manifest)\n"
     "  verify [ID|--latest|--all] [--restore-check] [--db URL] [--json]\n"
     "                                       re-read, check SHA-256s, decrypt, pg_restore --list\n"
@@ -359,7 +360,7 @@ static int cmd_gc(struct args *a, struct kopro_backup_opts *o)
 
 #define COMMON "repo config gnupghome help "
 static const struct command commands[] = {
-    {"run", "run", COMMON "db recipient prune json zstd-level tz keep-last keep-daily keep-weekly "
+    {"run", "run", COMMON "db recipient prune json zstd-level metrics tz keep-last keep-daily keep-weekly "
                    "keep-monthly keep-yearly older-than",
      cmd_run},
     {"list", "list", COMMON "json", cmd_list},
@@ -450,6 +451,8 @@ static int parse_args(struct args *a, const struct command *c, int argc, char **
             a->to = val;
         else if (strcmp(name, "tz") == 0)
             a->tz = val;
+        else if (strcmp(name, "metrics") == 0)
+            a->metrics = val;
         else if (strcmp(name, "recipient") == 0) {
             if (a->n_recipients == MAX_RECIPIENTS)
                 return usage_error("at most %d recipients", MAX_RECIPIENTS);
@@ -532,6 +535,7 @@ int main(int argc, char **argv)
         o.cfg = cfg;
         o.zstd_level = a.zstd_level;
         o.gc_older_than_s = a.older_than_s;
+        o.metrics_path = a.metrics;
         rc = c->exec(&a, &o);
     }
     if (rc != 0 && rc != KOPRO_EUSAGE)

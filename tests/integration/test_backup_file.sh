@@ -89,6 +89,17 @@ kt_expect_exit "repository unwritable: clear error" 1 \
     "$B" run --repo "file://$KT_TMP/afile/repo" --db "$SRC" --recipient "$KT_FPR"
 kb_said "the error says not writable" "not writable"
 kt_check "no manifest was written by the failed runs" test "$(ls "$REPO/manifests" | wc -l)" = "$n_before"
+# Prometheus textfile metrics: success, then a failure keeps the last success.
+M="$KT_TMP/kopro_backup.prom"
+kt_check "run --metrics" "$B" run --repo "file://$REPO" --db "$SRC" --recipient "$KT_FPR" --metrics "$M"
+kt_check "metrics: result 1, success time and size" \
+    sh -c "grep -q '^kopro_backup_last_result{repo=\"file://$REPO\"} 1\$' '$M' && grep -q '^kopro_backup_last_success_timestamp_seconds{' '$M' && grep -q '^kopro_backup_last_size_bytes{.*} [1-9]' '$M' && grep -q '^# TYPE kopro_backup_last_duration_seconds gauge' '$M'"
+ok_line=$(grep '^kopro_backup_last_success_timestamp_seconds' "$M")
+kt_expect_exit "a failing run with metrics" 1 env KOPRO_BACKUP_METRICS="$M" \
+    "$B" run --repo "file://$REPO" --db "postgresql:///kb_src?host=$KT_TMP/nosuchdir" --recipient "$KT_FPR"
+kt_check "metrics: result 0, last success kept" \
+    sh -c "grep -q '^kopro_backup_last_result{.*} 0\$' '$M' && grep -qxF '$ok_line' '$M'"
+kt_check "metrics file is world-readable for node_exporter" test "$(stat -c %a "$M")" = 644
 kt_expect_exit "list of a missing repository: not found" 3 "$B" list --repo "file://$KT_TMP/nothing"
 kt_expect_exit "unknown option: usage" 2 "$B" list --bogus
 kt_check "--help works" "$B" --help

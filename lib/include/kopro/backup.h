@@ -47,6 +47,7 @@ struct kopro_backup_opts {
     int zstd_level;                 /* 0: default 3 */
     int zstd_workers;               /* 0: default 2; -1: single-threaded */
     long gc_older_than_s;           /* run/gc: abandoned uploads older than this; 0: 6 h */
+    const char *metrics_path;       /* run: Prometheus textfile; NULL: KOPRO_BACKUP_METRICS */
 };
 
 /*
@@ -58,9 +59,29 @@ struct kopro_backup_opts {
  * unreachable), KOPRO_ERROR (pg_dump failed, repository unwritable, ...).
  * On any failure no manifest is written and the partial object is removed.
  * After success, abandoned uploads are garbage-collected (failures of that
- * step are ignored: the backup stands).
+ * step are ignored: the backup stands). If a metrics path is configured, the
+ * Prometheus textfile is rewritten after every run, success or failure (see
+ * kopro_backup_metrics_write()); a failure to write it does not change the
+ * result.
  */
 int kopro_backup_run(json_t **manifest_out, const struct kopro_backup_opts *o);
+
+/*
+ * Write the Prometheus textfile for node_exporter's textfile collector at
+ * `path` (atomically: temporary name, rename; mode 0644):
+ *   kopro_backup_last_success_timestamp_seconds{repo}  last successful run (kept
+ *                                                      from the previous file on failure)
+ *   kopro_backup_last_size_bytes{repo}                 ciphertext size of that backup
+ *   kopro_backup_last_duration_seconds{repo}           duration of the last run
+ *   kopro_backup_last_result{repo}                     1 success, 0 failure
+ *   kopro_backup_last_run_timestamp_seconds{repo}      end of the last run
+ * `manifest` is the new backup's manifest (NULL on failure). Returns 0 or
+ * KOPRO_ERROR naming the path.
+ * Source: https://prometheus.io/docs/instrumenting/exposition_formats/ and
+ * https://github.com/prometheus/node_exporter#textfile-collector.
+ */
+int kopro_backup_metrics_write(const char *path, const char *repo_url, const json_t *manifest,
+                               double duration_s);
 
 /*
  * The repository's manifests, oldest first, as a JSON array of objects (each
