@@ -139,13 +139,13 @@ static const char *nz(const char *s)
     return s != NULL ? s : "(no id)";
 }
 
-static const struct kopro_accounts *sort_model; /* qsort has no context argument */
-
-static int owner_id_cmp(const void *x, const void *y)
+/* glibc qsort_r(3) comparator: owner indexes by owners.id, then index */
+static int owner_id_cmp(const void *x, const void *y, void *arg)
 {
+    const struct kopro_accounts *m = arg;
     size_t a = *(const size_t *)x;
     size_t b = *(const size_t *)y;
-    int c = strcmp(nz(sort_model->owners[a].id), nz(sort_model->owners[b].id));
+    int c = strcmp(nz(m->owners[a].id), nz(m->owners[b].id));
     return c != 0 ? c : (a < b ? -1 : a > b);
 }
 
@@ -249,9 +249,7 @@ int kopro_accounts_statements(struct kopro_statements **out, const struct kopro_
         order[i] = i;
         s->items[i].share_bp = (int)(((i128)s->items[i].share_num * 10000) / den);
     }
-    sort_model = m;
-    qsort(order, m->n_owners, sizeof(size_t), owner_id_cmp);
-    sort_model = NULL;
+    qsort_r(order, m->n_owners, sizeof(size_t), owner_id_cmp, (void *)m);
     for (size_t p = 0; p < m->n_owners; p++)
         weights[p] = s->items[order[p]].share_num;
 
