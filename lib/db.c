@@ -74,15 +74,17 @@ int kopro_db_exec(PGconn *db, PGresult **out, const char *what, const char *sql,
     res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
     st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char msg[512];
+        char msg[512], state_copy[8];
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         int code = PQstatus(db) == CONNECTION_BAD ? KOPRO_EUNAVAIL : code_for_state(state);
         snprintf(msg, sizeof(msg), "%s", primary ? primary : PQerrorMessage(db));
         strip_newline(msg);
+        /* state points into res: copy it before PQclear() */
+        snprintf(state_copy, sizeof(state_copy), "%s", state ? state : "");
         PQclear(res);
         if (state != NULL)
-            return kopro_error_set(code, "%s: %s (SQLSTATE %s)", what, msg, state);
+            return kopro_error_set(code, "%s: %s (SQLSTATE %s)", what, msg, state_copy);
         return kopro_error_set(code, "%s: %s", what, msg);
     }
     if (out != NULL)
