@@ -127,29 +127,39 @@ struct kopro_gdpr_export_summary {
 
 /*
  * Export everything the register marks as exported about KoproGo user
- * `user_id` (a uuid) and the owners linked to it (owners.user_id) into a ZIP
- * archive at `out_path` (libarchive, written to a temporary name and renamed,
- * mode 0600): manifest.json (format, generated_at, user_id, per file SHA-256
- * and row count), README.txt (FR/NL/DE/EN), processing.json (art. 15(1):
+ * `user_id` (a uuid) and the owners linked to it (owners.user_id) as a ZIP
+ * archive in memory (libarchive; ZIP64 when an entry needs it):
+ * manifest.json (format, generated_at, user_id, per file SHA-256, size and
+ * row count), README.txt (FR/NL/DE/EN), processing.json (art. 15(1):
  * purposes, basis, recipients, retention per category), one JSON file per
  * category (profile, units, assemblies, votes, charges, contributions,
- * consents, audit, documents) and CSV for units, votes and contributions.
+ * consents, audit, documents) and CSV for units, votes and contributions;
+ * documents/ holds the PDFs of the listed documents that are readable on disk.
  * Only the person's buildings' assemblies appear; other owners appear only by
- * name on a lot the person shares, never with email or phone. Rows are ordered
- * and keys sorted, entries have a fixed mtime: the same database state and
- * the same `as_of_epoch` give a byte-identical archive.
+ * name on a lot the person shares (or as grantor/holder of a proxy with the
+ * person), never with email or phone. Rows are ordered and JSON keys sorted,
+ * entries have a fixed mtime: the same database state and the same
+ * `as_of_epoch` give a byte-identical archive.
  *
- * `as_of_epoch` is the generation time written to manifest.json and to every
- * entry's mtime; audit entries after it are left out (the export is a snapshot
- * as of that instant). Pass time(NULL), or SOURCE_DATE_EPOCH for a
- * reproducible archive. `summary_out` may be NULL.
+ * `as_of_epoch` (seconds since 1970, UTC) is the generation time written to
+ * manifest.json and to every entry's mtime; audit entries after it are left
+ * out (the export is a snapshot as of that instant). Pass time(NULL), or
+ * SOURCE_DATE_EPOCH for a reproducible archive.
  *
+ * On success *zip_out (caller frees with kopro_gdpr_export_free(), which
+ * wipes it: it holds personal data) and *zip_bytes_out are set, and
+ * `summary_out` (may be NULL) lists the files.
  * Returns 0; KOPRO_EINVAL if user_id is not a uuid; KOPRO_ENOTFOUND if no
- * such user; KOPRO_EUNAVAIL/KOPRO_ERROR from the database; KOPRO_ERROR if
- * the archive cannot be written. The database is only read. Not thread-safe
- * on one connection. Source: GDPR art. 15(1), 15(3), 20(1).
+ * such user; KOPRO_EUNAVAIL / KOPRO_ERROR from the database; KOPRO_ETOOBIG if
+ * a file exceeds 256 MiB; KOPRO_ERROR if libarchive fails. The database is
+ * only read. Not thread-safe on one connection.
+ * Source: GDPR art. 15(1), 15(3), 20(1).
  */
-int kopro_gdpr_export(struct kopro_gdpr_export_summary *summary_out, PGconn *db,
-                      const char *user_id, const char *out_path, long long as_of_epoch);
+int kopro_gdpr_export(struct kopro_gdpr_export_summary *summary_out, unsigned char **zip_out,
+                      size_t *zip_bytes_out, PGconn *db, const char *user_id,
+                      long long as_of_epoch);
+
+/* Wipe and free an archive returned by kopro_gdpr_export(); NULL allowed. */
+void kopro_gdpr_export_free(unsigned char *zip, size_t zip_bytes);
 
 #endif
