@@ -610,6 +610,9 @@ static int compute_resolution(struct work *w, size_t ri)
         out->adopted = out->raw[KOPRO_VOTE_POUR].shares_e4 == r->quorum.shares_total_e4 &&
                        out->raw[KOPRO_VOTE_CONTRE].shares_e4 == 0 &&
                        out->raw[KOPRO_VOTE_ABSTENTION].shares_e4 == 0;
+        out->unanimity_failed_on_absence =
+            !out->adopted && out->raw[KOPRO_VOTE_POUR].shares_e4 > 0 &&
+            out->raw[KOPRO_VOTE_POUR].shares_e4 == r->quorum.shares_present_e4;
     } else if (out->cast_e4 == 0) {
         out->adopted = 0; /* no votes cast: rejected */
     } else if (strict) {
@@ -862,7 +865,7 @@ int kopro_legal_result_to_json(json_t **out, const struct kopro_legal_result *r,
     }
     for (size_t i = 0; !bad && i < r->n_resolutions; i++) {
         const struct kopro_legal_resolution *lr = &r->resolutions[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:o, s:i, s:o, s:o, s:b, s:b, s:b}", "id",
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:o, s:i, s:o, s:o, s:b, s:b, s:b, s:b}", "id",
                               a->resolutions[lr->resolution].id ? a->resolutions[lr->resolution].id : "",
                               "majority", kopro_legal_majority_name(lr->majority), "article",
                               lr->majority_article, "adopted", lr->adopted, "cast",
@@ -871,7 +874,8 @@ int kopro_legal_result_to_json(json_t **out, const struct kopro_legal_result *r,
                               "abstention_names",
                               names_of(a, lr->abstention_owners, lr->n_abstention_owners),
                               "status_disagrees", lr->status_disagrees, "tallies_disagree",
-                              lr->tallies_disagree, "stored_pending", lr->stored_pending);
+                              lr->tallies_disagree, "stored_pending", lr->stored_pending,
+                              "unanimity_failed_on_absence", lr->unanimity_failed_on_absence);
         json_t *caps = json_array();
         bad |= o == NULL || caps == NULL;
         for (int ch = 0; !bad && ch < 3; ch++)

@@ -434,17 +434,20 @@ static void test_legal__art_3_88_unanimity_absent_owner_rejects(void **state)
     r = compute_ok(a);
     assert_int_equal(r->resolutions[0].pour_bp, 10000); /* all votes cast are pour */
     assert_false(r->resolutions[0].adopted);           /* but Chloé was absent */
+    assert_true(r->resolutions[0].unanimity_failed_on_absence); /* a new assembly may decide */
     kopro_legal_result_free(r);
     /* all present, all pour: adopted */
     a->owners[2].attendance = KOPRO_ATTEND_PRESENT;
     tb_vote(a, res, 2, KOPRO_VOTE_POUR);
     r = compute_ok(a);
     assert_true(r->resolutions[0].adopted);
+    assert_false(r->resolutions[0].unanimity_failed_on_absence);
     kopro_legal_result_free(r);
-    /* one abstention breaks unanimity */
+    /* one abstention breaks unanimity, and not for absence */
     a->votes[2].choice = KOPRO_VOTE_ABSTENTION;
     r = compute_ok(a);
     assert_false(r->resolutions[0].adopted);
+    assert_false(r->resolutions[0].unanimity_failed_on_absence);
     kopro_legal_result_free(r);
     kopro_assembly_free(a);
 }

@@ -127,6 +127,11 @@ struct kopro_legal_resolution {
     int status_disagrees;  /* stored Adopted/Rejected differs from `adopted` */
     int stored_pending;    /* stored status is Pending */
     int tallies_disagree;  /* stored counts or powers differ from `raw` */
+    /* Unanimity failed only because owners were absent: every present or
+     * represented lot voted pour. Art. 3.88 lets a new assembly held at least
+     * 30 days later decide by unanimity of those present; the documents may
+     * say so. 0 for the other majorities. */
+    int unanimity_failed_on_absence;
 };
 
 /* A person present who signs the minutes (art. 3.87 §10 practice). */
