@@ -15,6 +15,7 @@ ASAN_BUILD = $(BUILD)-asan
 CC       ?= cc
 PKGS      = libpq jansson gpgme libcurl libarchive cairo libmicrohttpd libsystemd libzstd zlib libcrypto
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 
 WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Werror
@@ -33,6 +34,15 @@ CMDS     = $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard cmd/*/*.c)))))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC = $(sort $(wildcard tests/fixtures/*.c))
 
+# Quiet by default; `make V=1` shows the full command lines.
+ifeq ($(V),1)
+Q =
+say = @true
+else
+Q = @
+say = @printf '  %-6s %s\n'
+endif
+
 # $(call objs,BUILDDIR,SOURCES)
 objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
@@ -41,7 +51,7 @@ objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
 .DEFAULT_GOAL := all
 
 all: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 
 deps:
 	@sh mk/deps.sh
@@ -51,43 +61,52 @@ deps:
 define BUILD_TREE
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
+	$$(say) CC $$@
+	$$(Q)$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
 
 # Generated sources: the embedded SQL migrations and the job-kind table.
 $(1)/gen/migrations.c: $(MIGRATIONS) mk/embed.sh
 	@mkdir -p $$(dir $$@)
-	sh mk/embed.sh kopro_migrations $(MIGRATIONS) > $$@.tmp && mv $$@.tmp $$@
+	$$(say) GEN $$@
+	$$(Q)sh mk/embed.sh kopro_migrations $(MIGRATIONS) > $$@.tmp && mv $$@.tmp $$@
 
 $(1)/gen/jobs_registry.c: $(JOB_SRC) mk/jobs-registry.sh
 	@mkdir -p $$(dir $$@)
-	sh mk/jobs-registry.sh $(JOB_SRC) > $$@.tmp && mv $$@.tmp $$@
+	$$(say) GEN $$@
+	$$(Q)sh mk/jobs-registry.sh $(JOB_SRC) > $$@.tmp && mv $$@.tmp $$@
 
 $(1)/obj/gen/%.o: $(1)/gen/%.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -c -o $$@ $$<
+	$$(say) CC $$@
+	$$(Q)$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -c -o $$@ $$<
 
 $(1)/libkopro.a: $(call objs,$(1),$(LIB_SRC)) $(1)/obj/gen/migrations.o
 	@rm -f $$@
-	ar rcs $$@ $$^
+	$$(say) AR $$@
+	$$(Q)ar rcs $$@ $$^
 
 $(1)/libkopro-jobs.a: $(call objs,$(1),$(JOB_SRC)) $(1)/obj/gen/jobs_registry.o
 	@rm -f $$@
-	ar rcs $$@ $$^
+	$$(say) AR $$@
+	$$(Q)ar rcs $$@ $$^
 
 $(1)/tools/%: tests/fixtures/%.c $(1)/libkopro.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -o $$@ $$< $(1)/libkopro.a $$(PKG_LIBS) $$(LDFLAGS)
+	$$(say) LD $$@
+	$$(Q)$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -o $$@ $$< $(1)/libkopro.a $$(PKG_LIBS) $$(LDFLAGS)
 
 $(1)/tests/%: tests/unit/%.c $(1)/libkopro-jobs.a $(1)/libkopro.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -o $$@ $$< $(1)/libkopro-jobs.a $(1)/libkopro.a $$(CMOCKA_LIBS) $$(PKG_LIBS) $$(LDFLAGS)
+	$$(say) LD $$@
+	$$(Q)$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -o $$@ $$< $(1)/libkopro-jobs.a $(1)/libkopro.a $$(CMOCKA_LIBS) $$(PKG_LIBS) $$(LDFLAGS)
 endef
 
 # $(call CMD_RULE,BUILDDIR,COMMAND,FLAGS): one binary from cmd/COMMAND/*.c
 define CMD_RULE
 $(1)/bin/$(2): $(call objs,$(1),$(wildcard cmd/$(2)/*.c)) $(1)/libkopro-jobs.a $(1)/libkopro.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(3) -o $$@ $$(filter %.o,$$^) $(1)/libkopro-jobs.a $(1)/libkopro.a $$(PKG_LIBS) $$(LDFLAGS)
+	$$(say) LD $$@
+	$$(Q)$$(CC) $(3) -o $$@ $$(filter %.o,$$^) $(1)/libkopro-jobs.a $(1)/libkopro.a $$(PKG_LIBS) $$(LDFLAGS)
 endef
 
 $(eval $(call BUILD_TREE,$(BUILD),$(OPT)))
@@ -112,7 +131,7 @@ fonts:
 # ---------------------------------------------------------------- tests
 # Each runner prints its own "N passed, N failed" line; tests/summary.sh adds them up.
 check: deps
-	@$(MAKE) --no-print-directory build asan $(UNITS)
+	@$(MAKE) --no-print-directory -j$(NPROC) build asan $(UNITS)
 	@sh tests/check.sh $(BUILD) $(ASAN_BUILD)
 
 unit: $(UNITS)
@@ -127,14 +146,14 @@ integration: build asan
 
 # ---------------------------------------------------------------- demo / bench
 demo: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@sh mk/demo.sh $(abspath $(BUILD))
 
 demo-stop:
 	@sh mk/demo.sh --stop $(abspath $(BUILD))
 
 bench: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@sh bench/run.sh $(abspath $(BUILD))
 
 clean:
