@@ -205,8 +205,9 @@ done:
 
 static int load_shares(struct kopro_accounts *m, PGconn *db, const char *const *params)
 {
+    /* float8 quota through numeric: independent of extra_float_digits */
     static const char sql_units[] =
-        "SELECT id, unit_number, unit_type::text, quota::text FROM units "
+        "SELECT id, unit_number, unit_type::text, quota::numeric::text FROM units"
         " WHERE building_id = $1 ORDER BY unit_number, id";
     /* active at the last instant of the period */
     static const char sql_owners[] =

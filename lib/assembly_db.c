@@ -152,9 +152,11 @@ done:
     return rc;
 }
 
+/* quota is float8: cast through numeric (15 significant digits) so that the
+ * text does not depend on the session's extra_float_digits */
 static int load_units(struct kopro_assembly *a, PGconn *db)
 {
-    static const char sql[] = "SELECT id, unit_number, unit_type::text, quota::text FROM units "
+    static const char sql[] = "SELECT id, unit_number, unit_type::text, quota::numeric::text FROM units"
                               " WHERE building_id = $1 ORDER BY unit_number, id";
     const char *params[1] = {a->building.id};
     PGresult *res = NULL;
