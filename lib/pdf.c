@@ -1,8 +1,11 @@
 /* A4 layout engine over libharu; see kopro/pdf.h. */
 #include "kopro/pdf.h"
 
+#include "pdf_internal.h"
+
 #include "kopro/buf.h"
 #include "kopro/error.h"
+#include "kopro/fs.h"
 #include "kopro/i18n.h"
 
 #include <cairo.h>
@@ -70,6 +73,8 @@ struct font {
     HPDF_FontDef def;
     int16_t *widths;       /* per BMP code point, 1/1000 em; -1 = not yet measured */
     int8_t *has_glyph;     /* per BMP code point: 1 yes, 0 no, -1 not yet looked up */
+    char *ttf;             /* the font file, for subsetting */
+    size_t ttf_len;
     uint8_t used[8192];    /* bitmap of BMP code points drawn */
 };
 
@@ -93,6 +98,7 @@ struct kopro_pdf {
     HPDF_Page page;
     float y;
     cairo_path_t *wm_path; /* the draft watermark's outline, or NULL */
+    HPDF_Dict wm_stream;   /* its content stream, shared by the pages */
 };
 
 static const float body_x0 = KOPRO_PDF_MARGIN_PT;
@@ -304,6 +310,8 @@ static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const
                                "font %s is missing; run `make fonts` (package fonts-dejavu-core) or "
                                "set KOPRO_FONT_DIR",
                                path);
+    if (kopro_fs_read_file(&f->ttf, &f->ttf_len, path, 64u * 1024u * 1024u) != 0)
+        return kopro_error_wrap(KOPRO_ERROR, "font %s", path);
     name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
     if (name == NULL || d->herr != 0)
         return hpdf_fail(d, "loading a TrueType font");
@@ -417,6 +425,7 @@ void kopro_pdf_free(struct kopro_pdf *d)
     for (int i = 0; i < 2; i++) {
         free(d->fonts[i].widths);
         free(d->fonts[i].has_glyph);
+        free(d->fonts[i].ttf);
     }
     free(d->pages);
     free(d->watermark);
@@ -863,8 +872,16 @@ static int new_page(struct kopro_pdf *d)
     HPDF_Page_SetWidth(d->page, KOPRO_PDF_PAGE_W_PT);
     HPDF_Page_SetHeight(d->page, KOPRO_PDF_PAGE_H_PT);
     d->pages[d->npages++] = d->page;
-    if (d->wm_path != NULL)
-        draw_watermark(d);
+    if (d->wm_path != NULL) {
+        /* the watermark is one content stream shared by every page */
+        if (d->wm_stream == NULL) {
+            HPDF_Page_New_Content_Stream(d->page, &d->wm_stream);
+            draw_watermark(d);
+            HPDF_Page_New_Content_Stream(d->page, NULL);
+        } else {
+            HPDF_Page_Insert_Shared_Content_Stream(d->page, d->wm_stream);
+        }
+    }
     d->y = body_top;
     return d->herr != 0 ? hpdf_fail(d, "starting a page") : 0;
 }
@@ -1240,6 +1257,116 @@ static int fix_tounicode(struct kopro_pdf *d, struct font *f)
     return rc;
 }
 
+/*
+ * Replace what libharu 2.3.0 writes for a UTF-8 TrueType font by data sized
+ * to the characters drawn: the /W array (libharu lists every code point of
+ * the BMP the font covers, ~24 KB per face), the CIDToGIDMap (128 KB before
+ * compression) and the font program (subset by kopro__ttf_subset; libharu
+ * would embed ~150 KB per face). Setting fontdef->descriptor before saving
+ * makes libharu's before-write hook reuse our descriptor instead of writing
+ * its own FontFile2.
+ */
+static int fix_font(struct kopro_pdf *d, struct font *f)
+{
+    HPDF_FontAttr attr = (HPDF_FontAttr)f->f->attr;
+    HPDF_TTFontDefAttr da = (HPDF_TTFontDefAttr)f->def->attr;
+    HPDF_Doc pdf = d->pdf;
+    HPDF_Dict desc = NULL, data = NULL;
+    HPDF_Array w = NULL, run = NULL;
+    uint8_t *keep = NULL;
+    unsigned char *prog = NULL, *map = NULL;
+    size_t prog_len = 0;
+    uint32_t max_cp = 0, prev = 0;
+    int rc = 0;
+
+    keep = calloc(da->num_glyphs ? da->num_glyphs : 1, 1);
+    map = calloc(65536, 2);
+    if (keep == NULL || map == NULL) {
+        rc = kopro_error_set(KOPRO_ERROR, "out of memory subsetting a font");
+        goto done;
+    }
+    w = HPDF_Array_New(pdf->mmgr);
+    if (w == NULL) {
+        rc = hpdf_fail(d, "building a width array");
+        goto done;
+    }
+    for (uint32_t cp = 0; cp <= 0xFFFF; cp++) {
+        HPDF_UINT16 gid;
+        if (!(f->used[cp >> 3] & (1u << (cp & 7))))
+            continue;
+        gid = HPDF_TTFontDef_GetGlyphid(f->def, (HPDF_UINT16)cp);
+        if (gid < da->num_glyphs)
+            keep[gid] = 1;
+        map[cp * 2] = (unsigned char)(gid >> 8);
+        map[cp * 2 + 1] = (unsigned char)gid;
+        max_cp = cp;
+        if (run == NULL || cp != prev + 1) {
+            run = HPDF_Array_New(pdf->mmgr);
+            if (run == NULL || HPDF_Array_AddNumber(w, (HPDF_INT32)cp) != HPDF_OK ||
+                HPDF_Array_Add(w, run) != HPDF_OK) {
+                rc = hpdf_fail(d, "building a width array");
+                goto done;
+            }
+        }
+        HPDF_Array_AddNumber(run, HPDF_TTFontDef_GetGidWidth(f->def, gid));
+        prev = cp;
+    }
+    HPDF_Dict_RemoveElement(attr->descendant_font, "W");
+    d->herr = 0;
+    if (HPDF_Dict_Add(attr->descendant_font, "W", w) != HPDF_OK) {
+        w = NULL;
+        rc = hpdf_fail(d, "replacing the width array");
+        goto done;
+    }
+    w = NULL; /* owned by the font now */
+    if (attr->map_stream != NULL) {
+        HPDF_MemStream_FreeData(attr->map_stream->stream);
+        if (HPDF_Stream_Write(attr->map_stream->stream, map, (max_cp + 1) * 2) != HPDF_OK) {
+            rc = hpdf_fail(d, "writing the CIDToGIDMap");
+            goto done;
+        }
+    }
+    if (f->def->descriptor != NULL || !da->embedding)
+        goto done;
+    rc = kopro_pdf__ttf_subset(&prog, &prog_len, (const unsigned char *)f->ttf, f->ttf_len, keep,
+                               da->num_glyphs);
+    if (rc != 0)
+        goto done;
+    desc = HPDF_Dict_New(pdf->mmgr);
+    if (desc == NULL || HPDF_Xref_Add(pdf->xref, desc) != HPDF_OK) {
+        rc = hpdf_fail(d, "creating a font descriptor");
+        goto done;
+    }
+    data = HPDF_DictStream_New(pdf->mmgr, pdf->xref);
+    if (data == NULL || HPDF_Stream_Write(data->stream, prog, (HPDF_UINT)prog_len) != HPDF_OK) {
+        rc = hpdf_fail(d, "embedding the font program");
+        goto done;
+    }
+    data->filter = HPDF_STREAM_FILTER_FLATE_DECODE;
+    HPDF_Dict_AddNumber(data, "Length1", (HPDF_UINT32)prog_len);
+    HPDF_Dict_Add(desc, "FontFile2", data);
+    HPDF_Dict_AddName(desc, "Type", "FontDescriptor");
+    HPDF_Dict_AddNumber(desc, "Ascent", f->def->ascent);
+    HPDF_Dict_AddNumber(desc, "Descent", f->def->descent);
+    HPDF_Dict_AddNumber(desc, "CapHeight", f->def->cap_height);
+    HPDF_Dict_AddNumber(desc, "Flags", f->def->flags);
+    HPDF_Dict_Add(desc, "FontBBox", HPDF_Box_Array_New(pdf->mmgr, f->def->font_bbox));
+    HPDF_Dict_AddName(desc, "FontName", da->base_font);
+    HPDF_Dict_AddNumber(desc, "ItalicAngle", f->def->italic_angle);
+    HPDF_Dict_AddNumber(desc, "StemV", f->def->stemv);
+    HPDF_Dict_AddNumber(desc, "XHeight", f->def->x_height);
+    if (d->herr != 0) {
+        rc = hpdf_fail(d, "filling a font descriptor");
+        goto done;
+    }
+    f->def->descriptor = desc;
+done:
+    free(keep);
+    free(map);
+    free(prog);
+    return rc;
+}
+
 static void set_date(struct kopro_pdf *d, HPDF_InfoType which)
 {
     struct tm tm;
@@ -1277,8 +1404,11 @@ int kopro_pdf_render(unsigned char **out_pdf, size_t *out_bytes, int *out_pages,
     rc = layout(d);
     if (rc == 0)
         rc = draw_footers(d);
-    for (int i = 0; i < 2 && rc == 0; i++)
+    for (int i = 0; i < 2 && rc == 0; i++) {
         rc = fix_tounicode(d, &d->fonts[i]);
+        if (rc == 0)
+            rc = fix_font(d, &d->fonts[i]);
+    }
     if (rc != 0)
         goto done;
     HPDF_SetInfoAttr(d->pdf, HPDF_INFO_CREATOR, "kopro " KOPRO_VERSION);
