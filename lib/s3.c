@@ -268,7 +268,9 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
         const char *v = line + 5;
         while (*v == ' ')
             v++;
-        snprintf(h->etag, sizeof(h->etag), "%s", v);
+        size_t vl = strnlen(v, sizeof(h->etag) - 1);
+        memcpy(h->etag, v, vl);
+        h->etag[vl] = '\0';
     } else if (strncasecmp(line, "Content-Range:", 14) == 0) {
         const char *slash = strrchr(line, '/');
         if (slash != NULL && slash[1] != '*')
