@@ -69,7 +69,7 @@ url="postgresql:///$DB?host=$var/run&port=5432&user=postgres"
 
 # ---------------------------------------------------------------- data
 step "KoproGo fixture schema and seeded data (database $DB)"
-psql -X -q -d postgres -c "drop database if exists $DB with (force)" >/dev/null
+PGOPTIONS='-c client_min_messages=warning' psql -X -q -d postgres -c "drop database if exists $DB with (force)" >/dev/null
 psql -X -q -d postgres -c "create database $DB" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f tests/fixtures/koprogo-schema.sql >/dev/null
 "$build/tools/kopro-fixture-gen" --seed 42 --size 1 | psql -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null
@@ -85,10 +85,11 @@ if [ ! -d "$GNUPGHOME" ]; then
     chmod 700 "$GNUPGHOME"
 fi
 if ! gpg --batch --list-keys demo@kopro.invalid >/dev/null 2>&1; then
+    echo "creating the key (ed25519/cv25519, no passphrase: a demo only)"
     gpg --batch --quiet --passphrase '' --quick-gen-key "kopro demo backups <demo@kopro.invalid>" \
         future-default default never 2>/dev/null
 fi
-fpr=$(gpg --batch --with-colons --list-keys demo@kopro.invalid | awk -F: '/^fpr:/{print $10; exit}')
+fpr=$(gpg --batch --with-colons --list-keys demo@kopro.invalid 2>/dev/null | awk -F: '/^fpr:/{print $10; exit}')
 echo "recipient $fpr"
 
 # ---------------------------------------------------------------- config
