@@ -334,8 +334,11 @@ static int add_proxy(struct kopro_assembly *a, size_t grantor, size_t holder_own
 
 /* Attendance from convocation_recipients, proxies from there and from
  * meeting_proxy_mandates; *recorded is 1 if any recipient was marked attended
- * or did_not_attend. */
-static int load_attendance(struct kopro_assembly *a, PGconn *db, int *recorded)
+ * or did_not_attend. settled[owner] (n_owners entries, zeroed by the caller)
+ * becomes 1 for every owner whose attendance was recorded that way or who gave
+ * an active mandate; the others are left to the votes. */
+static int load_attendance(struct kopro_assembly *a, PGconn *db, int *recorded,
+                           unsigned char *settled)
 {
     static const char sql_rec[] =
         "SELECT cr.owner_id, cr.attendance_status::text, cr.proxy_owner_id "
@@ -371,10 +374,12 @@ static int load_attendance(struct kopro_assembly *a, PGconn *db, int *recorded)
             const char *st = kopro_db_value(res, i, 1);
             if (o == KOPRO_NONE)
                 continue;
+            settled[o] = strcmp(st, "attended") == 0 || strcmp(st, "did_not_attend") == 0;
             if (strcmp(st, "attended") == 0) {
                 a->owners[o].attendance = KOPRO_ATTEND_PRESENT;
             } else if (h != KOPRO_NONE) {
                 a->owners[o].attendance = KOPRO_ATTEND_REPRESENTED;
+                settled[o] = 1;
                 if ((rc = add_proxy(a, o, h, a->owners[h].id, a->owners[h].display_name, 0,
                                     "convocation_recipients")) != 0)
                     goto done;
@@ -399,8 +404,10 @@ static int load_attendance(struct kopro_assembly *a, PGconn *db, int *recorded)
                             h != KOPRO_NONE ? a->owners[h].display_name : name, is_true(res, i, 4),
                             "meeting_proxy_mandates")) != 0)
             goto done;
-        if (*recorded)
+        if (*recorded) {
             a->owners[o].attendance = KOPRO_ATTEND_REPRESENTED;
+            settled[o] = 1;
+        }
     }
     rc = 0;
 done:
@@ -520,23 +527,33 @@ done:
     return rc;
 }
 
-/* Attendance derived from the votes, and the proxies they show. */
-static int attendance_from_votes(struct kopro_assembly *a)
+/*
+ * Attendance derived from the votes, and the proxies they show: for every
+ * owner when settled is NULL (no attendance recorded at all), else only for
+ * the owners whose convocation_recipients status was not recorded (pending,
+ * will_attend, will_not_attend, or no recipient row): a vote shows they were
+ * there. An owner recorded did_not_attend who voted stays absent, and the
+ * legal engine reports that vote.
+ */
+static int attendance_from_votes(struct kopro_assembly *a, const unsigned char *settled)
 {
     int rc;
-    a->attendance_source = KOPRO_ATTENDANCE_FROM_VOTES;
-    for (size_t i = 0; i < a->n_owners; i++)
-        a->owners[i].attendance = KOPRO_ATTEND_ABSENT;
+    if (settled == NULL) {
+        a->attendance_source = KOPRO_ATTENDANCE_FROM_VOTES;
+        for (size_t i = 0; i < a->n_owners; i++)
+            a->owners[i].attendance = KOPRO_ATTEND_ABSENT;
+    }
     /* mandates already loaded stay (they document who held which proxy) */
     for (size_t i = 0; i < a->n_votes; i++) {
         const struct kopro_vote *v = &a->votes[i];
-        if (v->proxy_owner == KOPRO_NONE)
+        if (v->proxy_owner == KOPRO_NONE && (settled == NULL || !settled[v->owner]))
             a->owners[v->owner].attendance = KOPRO_ATTEND_PRESENT;
     }
     for (size_t i = 0; i < a->n_votes; i++) {
         const struct kopro_vote *v = &a->votes[i];
         const struct kopro_owner *h;
-        if (v->proxy_owner == KOPRO_NONE || a->owners[v->owner].attendance == KOPRO_ATTEND_PRESENT)
+        if (v->proxy_owner == KOPRO_NONE || (settled != NULL && settled[v->owner]) ||
+            a->owners[v->owner].attendance == KOPRO_ATTEND_PRESENT)
             continue;
         a->owners[v->owner].attendance = KOPRO_ATTEND_REPRESENTED;
         h = &a->owners[v->proxy_owner];
@@ -577,6 +594,7 @@ done:
 int kopro_assembly_load_db(struct kopro_assembly **out, PGconn *db, const char *meeting_id)
 {
     struct kopro_assembly *a = NULL;
+    unsigned char *settled = NULL;
     int recorded = 0;
     int rc;
 
@@ -598,11 +616,18 @@ int kopro_assembly_load_db(struct kopro_assembly **out, PGconn *db, const char *
                             0, NULL)) != 0)
         goto done;
     if ((rc = load_meeting(a, db, meeting_id)) != 0 || (rc = load_units(a, db)) != 0 ||
-        (rc = load_owners(a, db)) != 0 || (rc = load_ownerships(a, db)) != 0 ||
-        (rc = load_attendance(a, db, &recorded)) != 0 || (rc = load_resolutions(a, db)) != 0 ||
-        (rc = load_votes(a, db)) != 0 || (rc = load_officers(a, db)) != 0)
+        (rc = load_owners(a, db)) != 0 || (rc = load_ownerships(a, db)) != 0)
         goto rollback;
-    if (!recorded && (rc = attendance_from_votes(a)) != 0)
+    settled = calloc(a->n_owners ? a->n_owners : 1, 1);
+    if (settled == NULL) {
+        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading attendance");
+        goto rollback;
+    }
+    if ((rc = load_attendance(a, db, &recorded, settled)) != 0 ||
+        (rc = load_resolutions(a, db)) != 0 || (rc = load_votes(a, db)) != 0 ||
+        (rc = load_officers(a, db)) != 0)
+        goto rollback;
+    if ((rc = attendance_from_votes(a, recorded ? settled : NULL)) != 0)
         goto rollback;
     kopro_db_rollback(db); /* read only: nothing to commit */
     *out = a;
@@ -612,6 +637,7 @@ int kopro_assembly_load_db(struct kopro_assembly **out, PGconn *db, const char *
 rollback:
     kopro_db_rollback(db);
 done:
+    free(settled);
     kopro_assembly_free(a);
     return rc;
 }

@@ -70,6 +70,15 @@ sql "UPDATE resolutions SET status = CASE status WHEN 'Adopted' THEN 'Rejected' 
 kt_check "stored status disagreeing: still a document (discrepancy reported)" minutes_text
 sql "UPDATE resolutions SET status = CASE status WHEN 'Adopted' THEN 'Rejected' ELSE 'Adopted' END WHERE id = '$R1'" >/dev/null
 
+# one voter's attendance never recorded: the vote shows they were there
+VOTER=$(sql "SELECT cr.owner_id FROM convocation_recipients cr JOIN convocations c ON c.id = cr.convocation_id
+              WHERE c.meeting_id = '$MID' AND cr.attendance_status = 'attended' ORDER BY cr.owner_id LIMIT 1")
+sql "UPDATE convocation_recipients SET attendance_status = 'pending' WHERE owner_id = '$VOTER'" >/dev/null
+kt_check "a voter with attendance pending counts as present" minutes_text
+sql "UPDATE convocation_recipients SET attendance_status = 'did_not_attend' WHERE owner_id = '$VOTER'" >/dev/null
+expect_fail "a voter recorded did_not_attend: exit 4 naming the vote" 4 "recorded absent"
+sql "UPDATE convocation_recipients SET attendance_status = 'attended' WHERE owner_id = '$VOTER'" >/dev/null
+
 # no attendance recorded: derived from the votes
 sql "UPDATE convocation_recipients SET attendance_status = 'pending'" >/dev/null
 kt_check "attendance derived from votes when none was recorded" minutes_text
