@@ -183,10 +183,12 @@ struct kopro_assembly {
  * (start_date <= scheduled_date < end_date, NULL end_date = current), their
  * owners, attendance and proxies from convocation_recipients
  * (attendance_status, proxy_owner_id) and active meeting_proxy_mandates,
- * resolutions and votes. When no recipient has attendance_status attended or
- * did_not_attend, attendance is derived from the votes
- * (KOPRO_ATTENDANCE_FROM_VOTES). Officers come from kopro.meeting_officers if
- * that table exists and has a row.
+ * resolutions and votes. An owner whose status was never recorded (pending,
+ * will_attend, will_not_attend, no recipient row) but who voted is present,
+ * or represented when a proxy holder cast the vote. When no recipient at all
+ * has attendance_status attended or did_not_attend, attendance is derived
+ * from the votes alone (KOPRO_ATTENDANCE_FROM_VOTES). Officers come from
+ * kopro.meeting_officers if that table exists and has a row.
  *
  * out:        receives the model; the caller frees it with kopro_assembly_free().
  * db:         an open connection (kopro_db_connect); no transaction required,
