@@ -123,7 +123,7 @@ int kopro_s3_new(struct kopro_s3 **out, const struct kopro_s3_settings *st, cons
     s->bucket = xstrdup(bucket);
     s->region = xstrdup(st->region);
     n = strlen(st->access_key) + strlen(st->secret_key) + 2;
-    s->userpwd = malloc(n);
+    s->userpwd = calloc(1, n);
     s->curl = curl_easy_init();
     if (s->scheme == NULL || s->host == NULL || s->bucket == NULL || s->region == NULL ||
         s->userpwd == NULL || s->curl == NULL) {
