@@ -653,3 +653,33 @@ void kopro_gdpr_export_free(unsigned char *zip, size_t zip_bytes)
     explicit_bzero(zip, zip_bytes);
     free(zip);
 }
+
+int kopro_gdpr_export_audit(PGconn *db, const char *user_id,
+                            const struct kopro_gdpr_export_summary *summary, const char *job_id)
+{
+    PGresult *res = NULL;
+    char *meta = NULL;
+    int rc = 0;
+    json_t *m = json_pack("{s:s, s:I, s:i, s:s, s:s}", "format", FORMAT, "rows", (json_int_t)summary->total_rows,
+                          "files", summary->nfiles, "sha256", summary->archive_sha256, "via",
+                          job_id != NULL ? "job" : "cli");
+    if (m != NULL && job_id != NULL)
+        json_object_set_new(m, "job_id", json_string(job_id));
+    meta = m != NULL ? json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    json_decref(m);
+    if (meta == NULL)
+        return kopro_error_set(KOPRO_ERROR, "GDPR export audit: out of memory");
+    const char *params[2] = {user_id, meta};
+    rc = kopro_db_exec(db, &res, "GDPR export: audit_logs",
+                       "INSERT INTO public.audit_logs (id, timestamp, event_type, user_id, organization_id,"
+                       " resource_type, resource_id, metadata, success, created_at, retention_until)"
+                       " SELECT gen_random_uuid(), now(), 'GdprDataExported', u.id, u.organization_id,"
+                       " 'User', u.id, $2::jsonb, true, now(), now() + interval '7 years'"
+                       " FROM public.users u WHERE u.id = $1::uuid",
+                       2, params);
+    if (rc == 0 && strcmp(PQcmdTuples(res), "1") != 0)
+        rc = kopro_error_set(KOPRO_ENOTFOUND, "GDPR export audit: no user %s", user_id);
+    PQclear(res);
+    free(meta);
+    return rc;
+}

@@ -25,7 +25,8 @@ static const char usage_text[] =
     "            (manifest.json with SHA-256 and row counts, README.txt in FR/NL/DE/EN,\n"
     "            processing.json per art. 15(1), one JSON file per category, CSV for\n"
     "            units, votes and contributions). FILE.zip is written atomically with\n"
-    "            mode 0600. Prints the file list (name, rows, bytes).\n"
+    "            mode 0600, and an audit_logs row (GdprDataExported) records it.\n"
+    "            Prints the file list (name, rows, bytes, SHA-256).\n"
     "            The generation time is now, or SOURCE_DATE_EPOCH when set: the same\n"
     "            database and the same SOURCE_DATE_EPOCH give a byte-identical archive.\n"
     "  register  print the personal-data register: table, column, category, legal\n"
@@ -96,6 +97,9 @@ static int cmd_export(const char *user, const char *out, int quiet)
     if (rc != 0)
         goto done;
     rc = kopro_fs_write_file_atomic(out, zip, zip_bytes, 0600);
+    if (rc != 0)
+        goto done;
+    rc = kopro_gdpr_export_audit(db, user, &sum, NULL);
     if (rc != 0)
         goto done;
     if (!quiet) {

@@ -94,6 +94,31 @@ kt_check "no meeting of another building appears" sh -c "! grep -rEq '$OTHER_MEE
 echo "== gdpr export: byte-identical"
 kt_check "a second export of the same state" "$GDPR" export --user "$U" -o "$OUT/b.zip" --quiet
 kt_check "the two archives are byte-identical" cmp "$OUT/a.zip" "$OUT/b.zip"
+kt_check "each CLI export wrote a GdprDataExported audit row (2)" test \
+    "$(q "select count(*) from audit_logs where event_type = 'GdprDataExported' and user_id = '$U' and metadata->>'via' = 'cli'")" = 2
+
+echo "== gdpr export: the gdpr.export job"
+run_job() {
+    "$KOPRO_BIN_PLAIN/kopro-worker" migrate >/dev/null &&
+        JOB=$("$KOPRO_BIN/kopro-queue" enqueue gdpr.export --payload "{\"user_id\": \"$U\"}" \
+            --unique-key "gdpr.export:$U") &&
+        KOPRO_DOCUMENT_STORE="file://$OUT/store" "$KOPRO_BIN/kopro-worker" --once >/dev/null 2>&1 &&
+        echo "$JOB" >"$KT_TMP/job"
+}
+kt_check "the job is enqueued and the worker runs it" run_job
+JOB=$(cat "$KT_TMP/job" 2>/dev/null)
+job_ok() {
+    r=$(q "select state || ' ' || (result->>'path') || ' ' || (result->>'sha256') || ' ' || (result->>'content_type')
+             from kopro.jobs where id = '$JOB'")
+    set -- $r
+    [ "$1" = succeeded ] && [ -f "$2" ] && [ "$(sha256sum <"$2" | cut -d' ' -f1)" = "$3" ] &&
+        [ "$4" = application/zip ] && case "$2" in "$OUT/store/gdpr/"*.zip) true ;; *) false ;; esac
+}
+kt_check "job succeeded; result.path is a random name in the store with the stated sha256" job_ok
+kt_check "the job wrote one GdprDataExported audit row with counts and the sha256, no email" test \
+    "$(q "select count(*) from audit_logs where event_type = 'GdprDataExported' and user_id = '$U' and metadata->>'via' = 'job'
+            and metadata->>'sha256' ~ '^[0-9a-f]{64}$' and (metadata->>'rows')::int > 0
+            and metadata::text not like '%@%'")" = 1
 
 echo "== gdpr export: errors"
 kt_expect_exit "unknown user exits 3" 3 "$GDPR" export --user 00000000-0000-4000-8000-000000000000 -o "$OUT/x.zip"

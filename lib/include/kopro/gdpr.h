@@ -159,6 +159,18 @@ int kopro_gdpr_export(struct kopro_gdpr_export_summary *summary_out, unsigned ch
                       size_t *zip_bytes_out, PGconn *db, const char *user_id,
                       long long as_of_epoch);
 
+/*
+ * Record an export in public.audit_logs (event_type GdprDataExported, as
+ * KoproGo does): user_id and resource_id = the person, metadata = {"format",
+ * "rows", "files", "sha256" of the archive, "job_id" when `job_id` is not
+ * NULL, "via": "job" or "cli"}; no readable personal data. retention_until is
+ * now() + 7 years (GDPR art. 5(2) accountability).
+ * Returns 0, KOPRO_ENOTFOUND if the user does not exist, or the database
+ * error. Not thread-safe on one connection.
+ */
+int kopro_gdpr_export_audit(PGconn *db, const char *user_id,
+                            const struct kopro_gdpr_export_summary *summary, const char *job_id);
+
 /* Wipe and free an archive returned by kopro_gdpr_export(); NULL allowed. */
 void kopro_gdpr_export_free(unsigned char *zip, size_t zip_bytes);
 

@@ -1,0 +1,126 @@
+/*
+ * Job kind "gdpr.export": answer an access / portability request (GDPR art.
+ * 15, 20) with the ZIP of lib/gdpr_export.c, kept in the document store.
+ *
+ * payload: {"user_id": uuid (users.id), "as_of": seconds since 1970 (optional;
+ *           default: now)}
+ * result:  {"path", "content_type": "application/zip", "size_bytes", "sha256",
+ *           "files", "rows", "user_id", "generated_at", "expires_at" (+7 days)}
+ * The archive goes to KOPRO_DOCUMENT_STORE under gdpr/{128-bit random hex}.zip
+ * (unguessable, written atomically). Every run writes one audit_logs row
+ * (event_type GdprDataExported) with the row count, the file count and the
+ * archive's SHA-256: no readable personal data. Enqueue with unique_key
+ * "gdpr.export:{user_id}" so a second request returns the running job.
+ */
+#include "jobs.h"
+
+#include "kopro/config.h"
+#include "kopro/db.h"
+#include "kopro/docstore.h"
+#include "kopro/error.h"
+#include "kopro/gdpr.h"
+#include "kopro/hash.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define DOWNLOAD_DAYS 7
+
+static int is_uuid(const char *s)
+{
+    if (s == NULL || strlen(s) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int validate(const json_t *payload)
+{
+    const json_t *u = json_object_get(payload, "user_id");
+    const json_t *a = json_object_get(payload, "as_of");
+    if (!json_is_string(u) || !is_uuid(json_string_value(u)))
+        return kopro_error_set(KOPRO_EINVAL, "gdpr.export: payload.user_id must be a users.id uuid string");
+    if (a != NULL && (!json_is_integer(a) || json_integer_value(a) < 0))
+        return kopro_error_set(KOPRO_EINVAL,
+                               "gdpr.export: payload.as_of must be a non-negative number of seconds");
+    return 0;
+}
+
+static void iso(char *out, size_t n, long long epoch)
+{
+    time_t t = (time_t)epoch;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int run(struct kopro_job_ctx *ctx)
+{
+    struct kopro_gdpr_export_summary *sum = NULL;
+    unsigned char *zip = NULL, rnd[16];
+    size_t zip_bytes = 0;
+    char *path = NULL;
+    char name[64], hex[33], when[32], expires[32];
+    int rc = validate(ctx->payload);
+    if (rc != 0)
+        return rc;
+    const char *user = json_string_value(json_object_get(ctx->payload, "user_id"));
+    const json_t *a = json_object_get(ctx->payload, "as_of");
+    long long as_of = a != NULL ? (long long)json_integer_value(a) : (long long)time(NULL);
+
+    sum = calloc(1, sizeof *sum);
+    if (sum == NULL)
+        return kopro_error_set(KOPRO_ERROR, "gdpr.export: out of memory");
+    rc = kopro_gdpr_export(sum, &zip, &zip_bytes, ctx->db, user, as_of);
+    if (rc != 0)
+        goto done;
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        rc = kopro_error_set(KOPRO_ERROR, "gdpr.export: getrandom() failed; retry");
+        goto done;
+    }
+    kopro_hex_encode(rnd, sizeof rnd, hex);
+    snprintf(name, sizeof name, "gdpr/%s.zip", hex);
+    rc = kopro_docstore_put(&path, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL), name, zip,
+                            zip_bytes);
+    if (rc != 0)
+        goto done;
+
+    /* The audit row: counts and the checksum only. */
+    rc = kopro_gdpr_export_audit(ctx->db, user, sum, ctx->job_id);
+    if (rc != 0)
+        goto done;
+
+    iso(when, sizeof when, as_of);
+    iso(expires, sizeof expires, (long long)time(NULL) + DOWNLOAD_DAYS * 86400LL);
+    ctx->result = json_pack("{s:s, s:s, s:I, s:s, s:i, s:I, s:s, s:s, s:s}", "path", path, "content_type",
+                            "application/zip", "size_bytes", (json_int_t)zip_bytes, "sha256",
+                            sum->archive_sha256, "files", sum->nfiles, "rows", (json_int_t)sum->total_rows,
+                            "user_id", user, "generated_at", when, "expires_at", expires);
+    if (ctx->result == NULL)
+        rc = kopro_error_set(KOPRO_ERROR, "gdpr.export: out of memory building the result");
+done:
+    free(path);
+    free(sum);
+    kopro_gdpr_export_free(zip, zip_bytes);
+    return rc;
+}
+
+const struct kopro_job_kind kopro_job_gdpr_export = {
+    .name = "gdpr.export",
+    .summary = "export a person's data (GDPR art. 15/20) as a ZIP into the document store",
+    .max_attempts = 3,
+    .timeout_s = 600,
+    .validate = validate,
+    .run = run,
+};
