@@ -65,7 +65,20 @@ while [ $i -lt 100 ] && [ -z "$PORT" ]; do
 done
 [ -n "$PORT" ] || { cat "$KT_TMP/api.log"; kill "$API_PID"; exit 1; }
 
-# run TAG LABEL TOKEN PATH BODY: one wrk run; prints p50/p99 and requests/s.
+# CPU time (clock ticks) of a process: utime + stime (+ cutime + cstime with "all").
+ticks() { awk -v all="${2:-}" '{ t = $14 + $15; if (all != "") t += $16 + $17; print t }' "/proc/$1/stat"; }
+# CPU ticks of the whole private cluster: the postmaster, its reaped children, live backends.
+pg_ticks() {
+    pm=$(head -n 1 "$KT_TMP/pg/postmaster.pid")
+    t=$(ticks "$pm" all)
+    for f in /proc/[0-9]*/stat; do
+        awk -v pm="$pm" '$4 == pm { print $14 + $15 }' "$f" 2>/dev/null
+    done | awk -v t="$t" '{ t += $1 } END { print t }'
+}
+HZ=$(getconf CLK_TCK)
+
+# run TAG LABEL TOKEN PATH BODY: one wrk run; prints p50/p99, requests/s and
+# the CPU time kopro-api and PostgreSQL spent per job (robust on a shared machine).
 run() {
     tag=$1 label=$2 token=$3 path=$4 body=$5
     cat >"$KT_TMP/$tag.lua" <<LUA
@@ -76,16 +89,29 @@ wrk.body = '$body'
 LUA
     chmod 600 "$KT_TMP/$tag.lua"
     before=$(kt_psql -d "$DB" -tAc "select count(*) from kopro.jobs")
+    api0=$(ticks "$API_PID")
+    pg0=$(pg_ticks)
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION_S}s" --latency -s "$KT_TMP/$tag.lua" \
         "http://127.0.0.1:$PORT$path" >"$KT_TMP/$tag.out" 2>&1
+    api1=$(ticks "$API_PID")
+    pg1=$(pg_ticks)
     after=$(kt_psql -d "$DB" -tAc "select count(*) from kopro.jobs")
+    jobs=$((after - before))
+    cpu=$(awk -v a=$((api1 - api0)) -v p=$((pg1 - pg0)) -v j="$jobs" -v hz="$HZ" \
+        'BEGIN { if (j > 0) printf "api %.0f us + pg %.0f us", a / hz / j * 1e6, p / hz / j * 1e6 }')
     p50=$(awk '$1 == "50%" {print $2}' "$KT_TMP/$tag.out")
     p99=$(awk '$1 == "99%" {print $2}' "$KT_TMP/$tag.out")
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$KT_TMP/$tag.out")
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$KT_TMP/$tag.out")
     errs=$(grep -E '^  Socket errors' "$KT_TMP/$tag.out" || true)
-    printf '%-34s p50 %8s  p99 %8s  %10s req/s  jobs +%s  non-2xx %s %s\n' "$label" "$p50" "$p99" \
-        "$rps" "$((after - before))" "${non2xx:-0}" "$errs"
+    curl -s "http://127.0.0.1:$PORT/metrics" >"$KT_TMP/$tag.metrics"
+    batches=$(awk '$1 == "kopro_api_enqueue_batches_total" {print $2}' "$KT_TMP/$tag.metrics")
+    batched=$(awk '$1 == "kopro_api_enqueue_batched_jobs_total" {print $2}' "$KT_TMP/$tag.metrics")
+    mean=$(awk -v j="$((batched - ${last_batched:-0}))" -v b="$((batches - ${last_batches:-0}))" \
+        'BEGIN { if (b > 0) printf "%.1f", j / b; else print "-" }')
+    last_batches=$batches last_batched=$batched
+    printf '%-30s p50 %8s  p99 %8s  %8s req/s  jobs +%s  non-2xx %s  jobs/commit %s  CPU/job: %s %s\n' \
+        "$label" "$p50" "$p99" "$rps" "$jobs" "${non2xx:-0}" "$mean" "$cpu" "$errs"
 }
 
 echo "kopro-api $("$KOPRO_BIN/kopro-api" --version | cut -d' ' -f2), $THREADS threads, wrk -t2 -c$CONNECTIONS -d${DURATION_S}s, $(nproc) cores"

@@ -50,6 +50,42 @@ struct rate_slot {
     unsigned next;
 };
 
+/*
+ * Group commit for plain enqueues: handler threads hand their job to one
+ * batcher thread and wait; the batcher inserts everything pending in one
+ * statement (one transaction, one commit, one NOTIFY per kind) and wakes them.
+ * A 202 is only sent after the commit. Under low load a batch is one job and
+ * nothing waits for a timer.
+ */
+#define BATCH_MAX 256
+
+struct enq_item {
+    const char *kind;       /* borrowed from the waiting handler */
+    const json_t *payload;  /* borrowed */
+    const char *org;        /* uuid text or NULL */
+    const char *created_by; /* uuid text */
+    char id[40];            /* out: the job id */
+    int rc;                 /* out: 0 or a KOPRO_E* code */
+    char msg[256];          /* out: the error message */
+    int done;
+    struct enq_item *next;
+};
+
+struct batcher {
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;
+    pthread_cond_t cv_done;
+    struct enq_item *head;
+    struct enq_item **tail;
+    int stop;
+    int started;
+    pthread_t thread;
+    PGconn *db; /* the batcher's own connection */
+    const char *url;
+    atomic_ulong batches; /* statements run, for /metrics */
+    atomic_ulong jobs;    /* jobs enqueued through them */
+};
+
 static const double bucket_le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 #define NBUCKETS (sizeof(bucket_le_s) / sizeof(bucket_le_s[0]))
@@ -59,6 +95,7 @@ struct kopro_api {
     const struct kopro_config *cfg;
     const struct kopro_jwt_key *key;
     struct pool pool;
+    struct batcher batch;
     char *db_url;
     char *store; /* KOPRO_DOCUMENT_STORE as a path (file:// removed) */
     size_t body_cap;
@@ -497,15 +534,176 @@ static int check_refs(PGconn *db, const struct kopro_jwt_claims *c, const json_t
     return 0;
 }
 
+/* ------------------------------------------------------------ group commit */
+
+#define BATCH_SQL                                                                                  \
+    "SELECT t.n, kopro.enqueue(t.e->>'k', t.e->'p', (t.e->>'o')::uuid, now(), NULL, 0, NULL, "     \
+    "(t.e->>'c')::uuid)::text "                                                                    \
+    "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n)"
+
+static void batch_fail(struct enq_item *const *items, size_t n, int rc)
+{
+    for (size_t i = 0; i < n; i++) {
+        items[i]->rc = rc;
+        snprintf(items[i]->msg, sizeof(items[i]->msg), "%s", kopro_error_last());
+    }
+}
+
+/* Insert items[0..n) in one statement; on a data error, retry one by one. */
+static void batch_exec(struct batcher *b, struct enq_item *const *items, size_t n)
+{
+    json_t *arr = json_array();
+    PGresult *res = NULL;
+    char *text = NULL;
+    const char *params[1];
+    int rc = 0;
+
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        if (json_array_append_new(arr, json_pack("{s:s, s:O, s:s?, s:s?}", "k", items[i]->kind, "p",
+                                                 items[i]->payload, "o", items[i]->org, "c",
+                                                 items[i]->created_by)) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    text = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (text == NULL) {
+        batch_fail(items, n, kopro_error_set(KOPRO_ERROR, "out of memory batching jobs"));
+        return;
+    }
+    params[0] = text;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (b->db != NULL && PQstatus(b->db) != CONNECTION_OK) {
+            PQfinish(b->db);
+            b->db = NULL;
+        }
+        if (b->db == NULL) {
+            rc = kopro_db_connect(&b->db, b->url, "kopro-api");
+            if (rc != 0)
+                break;
+        }
+        rc = kopro_db_exec(b->db, &res, "kopro.enqueue", BATCH_SQL, 1, params);
+        if (rc != KOPRO_EUNAVAIL)
+            break; /* a lost connection is retried once on a new one */
+    }
+    explicit_bzero(text, strlen(text)); /* payloads may name people */
+    free(text);
+    if (rc == 0) {
+        for (int row = 0; row < PQntuples(res); row++) {
+            long k = strtol(kopro_db_value(res, row, 0), NULL, 10);
+            const char *id = kopro_db_value(res, row, 1);
+            if (k >= 1 && (size_t)k <= n && id != NULL)
+                snprintf(items[k - 1]->id, sizeof(items[k - 1]->id), "%s", id);
+        }
+        PQclear(res);
+        for (size_t i = 0; i < n; i++)
+            if (items[i]->id[0] == '\0')
+                batch_fail(&items[i], 1,
+                           kopro_error_set(KOPRO_ERROR, "kopro.enqueue returned no id"));
+        return;
+    }
+    if (n > 1 && rc != KOPRO_EUNAVAIL) {
+        /* one bad job must not fail the others: isolate it */
+        for (size_t i = 0; i < n; i++)
+            batch_exec(b, &items[i], 1);
+        return;
+    }
+    batch_fail(items, n, rc);
+}
+
+static void *batch_main(void *arg)
+{
+    struct batcher *b = arg;
+    struct enq_item *items[BATCH_MAX];
+
+    for (;;) {
+        size_t n = 0;
+        pthread_mutex_lock(&b->mu);
+        while (b->head == NULL && !b->stop)
+            pthread_cond_wait(&b->cv_work, &b->mu);
+        if (b->head == NULL) {
+            pthread_mutex_unlock(&b->mu);
+            break;
+        }
+        while (b->head != NULL && n < BATCH_MAX) {
+            items[n++] = b->head;
+            b->head = b->head->next;
+        }
+        if (b->head == NULL)
+            b->tail = &b->head;
+        pthread_mutex_unlock(&b->mu);
+
+        batch_exec(b, items, n);
+        atomic_fetch_add(&b->batches, 1);
+        atomic_fetch_add(&b->jobs, n);
+
+        pthread_mutex_lock(&b->mu);
+        for (size_t i = 0; i < n; i++)
+            items[i]->done = 1; /* after this the waiting handler owns the item again */
+        pthread_cond_broadcast(&b->cv_done);
+        pthread_mutex_unlock(&b->mu);
+    }
+    if (b->db != NULL)
+        PQfinish(b->db);
+    b->db = NULL;
+    return NULL;
+}
+
+static int batch_start(struct batcher *b, const char *url)
+{
+    memset(b, 0, sizeof(*b));
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv_work, NULL);
+    pthread_cond_init(&b->cv_done, NULL);
+    b->tail = &b->head;
+    b->url = url;
+    if (pthread_create(&b->thread, NULL, batch_main, b) != 0)
+        return kopro_error_set(KOPRO_ERROR, "cannot start the enqueue thread");
+    b->started = 1;
+    return 0;
+}
+
+/* Stop after the pending items are done. Call when no handler can submit. */
+static void batch_stop(struct batcher *b)
+{
+    if (!b->started)
+        return;
+    pthread_mutex_lock(&b->mu);
+    b->stop = 1;
+    pthread_cond_signal(&b->cv_work);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->thread, NULL);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv_work);
+    pthread_cond_destroy(&b->cv_done);
+    b->started = 0;
+}
+
+/* Hand one job to the batcher and wait for its commit. Returns it->rc. */
+static int batch_submit(struct batcher *b, struct enq_item *it)
+{
+    pthread_mutex_lock(&b->mu);
+    it->next = NULL;
+    *b->tail = it;
+    b->tail = &it->next;
+    pthread_cond_signal(&b->cv_work);
+    while (!it->done)
+        pthread_cond_wait(&b->cv_done, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+    if (it->rc != 0)
+        kopro_error_set(it->rc, "%s", it->msg);
+    return it->rc;
+}
+
 /* ------------------------------------------------------------ enqueue */
 
 /*
  * Validate with the kind, enqueue through kopro.enqueue() and reply 202.
  * `kind` must be registered. Takes nothing over from the caller.
  */
-static void enqueue(PGconn *db, const struct kopro_job_kind *kind, const json_t *payload,
-                    const char *org, const char *created_by, const char *unique_key,
-                    struct reply *r)
+static void enqueue(struct kopro_api *api, PGconn *db, const struct kopro_job_kind *kind,
+                    const json_t *payload, const char *org, const char *created_by,
+                    const char *unique_key, struct reply *r)
 {
     char *text = NULL;
     PGresult *res = NULL;
@@ -520,6 +718,26 @@ static void enqueue(PGconn *db, const struct kopro_job_kind *kind, const json_t 
             reply_error(r, 400, "invalid payload for %s: %s", kind->name, kopro_error_last());
             return;
         }
+    }
+    if (unique_key == NULL) {
+        /* a new row, queued: through the group commit (one round trip, shared commit) */
+        struct enq_item it;
+        memset(&it, 0, sizeof(it));
+        it.kind = kind->name;
+        it.payload = payload;
+        it.org = org != NULL && org[0] != '\0' ? org : NULL;
+        it.created_by = created_by;
+        rc = batch_submit(&api->batch, &it);
+        if (rc != 0) {
+            reply_db_error(r, rc, "enqueueing the job");
+            return;
+        }
+        snprintf(r->loc_buf, sizeof(r->loc_buf), "/api/v1/jobs/%s", it.id);
+        r->location = r->loc_buf;
+        reply_json(
+            r, 202,
+            json_pack("{s:s, s:s, s:s}", "id", it.id, "kind", kind->name, "state", "queued"));
+        return;
     }
     text = json_dumps(payload, JSON_COMPACT);
     if (text == NULL) {
@@ -544,11 +762,7 @@ static void enqueue(PGconn *db, const struct kopro_job_kind *kind, const json_t 
     id = kopro_db_value(res, 0, 0);
     snprintf(r->loc_buf, sizeof(r->loc_buf), "/api/v1/jobs/%s", id != NULL ? id : "");
     r->location = r->loc_buf;
-    if (unique_key == NULL) {
-        /* a new row: kopro.enqueue() inserted it queued (one round trip) */
-        reply_json(r, 202,
-                   json_pack("{s:s, s:s, s:s}", "id", id, "kind", kind->name, "state", "queued"));
-    } else {
+    {
         /* the key may have matched an active job: report its actual state */
         PGresult *st = NULL;
         const char *p1[1] = {id};
@@ -630,6 +844,17 @@ static void h_metrics(struct kopro_api *api, PGconn *db, struct reply *r)
                             cum, (double)atomic_load(&api->dur_sum_us) / 1e6,
                             atomic_load(&api->dur_count));
     }
+    if (rc == 0)
+        rc = kopro_buf_addf(&b,
+                            "# HELP kopro_api_enqueue_batches_total Group-commit statements run "
+                            "for plain enqueues.\n"
+                            "# TYPE kopro_api_enqueue_batches_total counter\n"
+                            "kopro_api_enqueue_batches_total %lu\n"
+                            "# HELP kopro_api_enqueue_batched_jobs_total Jobs enqueued through "
+                            "them.\n"
+                            "# TYPE kopro_api_enqueue_batched_jobs_total counter\n"
+                            "kopro_api_enqueue_batched_jobs_total %lu\n",
+                            atomic_load(&api->batch.batches), atomic_load(&api->batch.jobs));
     if (rc == 0 && db != NULL &&
         kopro_db_exec(db, &res, "job metrics",
                       "SELECT kind, state, count(*) FROM kopro.jobs GROUP BY 1, 2 ORDER BY 1, 2", 0,
@@ -760,7 +985,7 @@ static void h_post_job(struct kopro_api *api, PGconn *db, const struct kopro_jwt
                  json_string_value(ju));
         uk = unique;
     }
-    enqueue(db, kind, payload, org, c->sub, uk, r);
+    enqueue(api, db, kind, payload, org, c->sub, uk, r);
 done:
     json_decref(payload);
     json_decref(body);
@@ -1018,7 +1243,7 @@ static void h_document(struct kopro_api *api, PGconn *db, const struct kopro_jwt
                     kind_name);
         goto done;
     }
-    enqueue(db, kind, payload, org, c->sub, NULL, r);
+    enqueue(api, db, kind, payload, org, c->sub, NULL, r);
 done:
     json_decref(payload);
 }
@@ -1046,7 +1271,7 @@ static void h_gdpr(struct kopro_api *api, PGconn *db, const struct kopro_jwt_cla
     payload = json_pack("{s:s}", "user_id", c->sub);
     /* one active request per person and kind: a second one returns the running job */
     snprintf(unique, sizeof(unique), "%s:%s", kind_name, c->sub);
-    enqueue(db, kind, payload, c->organization_id, c->sub, unique, r);
+    enqueue(api, db, kind, payload, c->organization_id, c->sub, unique, r);
     json_decref(payload);
 }
 
@@ -1480,6 +1705,8 @@ int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
         goto done;
     }
     rc = pool_init(&api->pool, threads, api->db_url);
+    if (rc == 0)
+        rc = batch_start(&api->batch, api->db_url);
     if (rc != 0)
         goto done;
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC;
@@ -1524,6 +1751,7 @@ void kopro_api_stop(struct kopro_api *api)
         if (s != MHD_INVALID_SOCKET)
             close(s);
     }
+    batch_stop(&api->batch); /* no handler runs any more: nothing can be submitted */
     pool_destroy(&api->pool);
     pthread_mutex_destroy(&api->rate_mu);
     free(api->rate);

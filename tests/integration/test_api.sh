@@ -138,6 +138,22 @@ expect() {
 }
 json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" "$KT_TMP/body"; }
 
+# After 60 parallel POSTs of {"n": i}: every response names a distinct job
+# whose committed payload is its own.
+parallel_rows_ok() {
+    i=1
+    : >"$KT_TMP/par.ids"
+    while [ $i -le 60 ]; do
+        id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$KT_TMP/par.$i")
+        [ -n "$id" ] || { echo "response $i has no id: $(cat "$KT_TMP/par.$i")"; return 1; }
+        n=$(kt_psql -d "$DB" -tAc "select payload->>'n' from kopro.jobs where id = '$id'")
+        [ "$n" = "$i" ] || { echo "job $id has n=$n, wanted $i"; return 1; }
+        echo "$id" >>"$KT_TMP/par.ids"
+        i=$((i + 1))
+    done
+    [ "$(sort -u "$KT_TMP/par.ids" | wc -l)" = 60 ]
+}
+
 echo "kopro-api on port $PORT; kinds: $("$KOPRO_BIN_PLAIN/kopro-api" --kinds | cut -f1 | tr '\n' ' ')"
 has_kind() { "$KOPRO_BIN_PLAIN/kopro-api" --kinds | cut -f1 | grep -qx "$1"; }
 
@@ -284,6 +300,14 @@ if has_kind gdpr.export; then
     kt_check "the 11th GDPR request within the hour → 429 with Retry-After" sh -c "
         code=\$(curl -s -o /dev/null -D '$KT_TMP/rl' -w '%{http_code}' -H 'Authorization: Bearer $T_OWNER_A2' '$BASE/api/v1/gdpr/export');
         [ \$code = 429 ] && grep -qi '^Retry-After: [0-9]' '$KT_TMP/rl'"
+    kt_check "kopro-worker runs the export" env KOPRO_DOCUMENT_STORE="$STORE" \
+        "$KOPRO_BIN_PLAIN/kopro-worker" run --once --queues gdpr.export
+    kt_check "owner A2 downloads their export: 200, application/zip, a ZIP" sh -c "
+        code=\$(curl -s -o '$KT_TMP/exp.zip' -D '$KT_TMP/exph' -w '%{http_code}' -H 'Authorization: Bearer $T_OWNER_A2' '$BASE/api/v1/jobs/$G1/result');
+        echo \$code; cat '$KT_TMP/exph'; curl -s -H 'Authorization: Bearer $T_OWNER_A2' '$BASE/api/v1/jobs/$G1';
+        [ \$code = 200 ] && grep -qi '^Content-Type: application/zip' '$KT_TMP/exph' && head -c 2 '$KT_TMP/exp.zip' | grep -q PK"
+    kt_check "owner A1 cannot download owner A2's export → 404" expect 404 'not found' -- GET /api/v1/jobs/$G1/result "$T_OWNER_A1"
+    kt_check "the superadmin cannot download it either → 404" expect 404 'not found' -- GET /api/v1/jobs/$G1/result "$T_ADMIN"
 else
     kt_check "GDPR export without a gdpr.export worker → 501, nothing queued" sh -c "
         code=\$(curl -s -o '$KT_TMP/g' -w '%{http_code}' -H 'Authorization: Bearer $T_OWNER_A2' '$BASE/api/v1/gdpr/export');
@@ -327,6 +351,15 @@ if [ -n "$ANY_KIND" ]; then
         code=\$(curl -s -o '$KT_TMP/g' -w '%{http_code}' -H 'Authorization: Bearer $T_ADMIN' '$BASE/api/v1/jobs/'\$id);
         cat '$KT_TMP/g'; [ \$code = 200 ] && grep -q \"\\\"kind\\\":\\\"$ANY_KIND\\\"\" '$KT_TMP/g'"
     if [ "$ANY_KIND" = test.noop ]; then
+        # concurrent plain enqueues share commits (group commit): every one must
+        # still get its own job, and a 202 only once its row is committed
+        printf 'Authorization: Bearer %s\n' "$T_ADMIN" >"$KT_TMP/hdr.admin"
+        before=$(kt_psql -d "$DB" -tAc "select count(*) from kopro.jobs where kind='test.noop'")
+        seq 1 60 | xargs -P 30 -I{} curl -s -o "$KT_TMP/par.{}" -w '%{http_code}\n' \
+            -H @"$KT_TMP/hdr.admin" --data-binary '{"kind":"test.noop","payload":{"n":{}}}' \
+            "$BASE/api/v1/jobs" >"$KT_TMP/par.codes"
+        kt_check "60 concurrent enqueues → 60 × 202" sh -c "[ \$(grep -c '^202\$' '$KT_TMP/par.codes') = 60 ]"
+        kt_check "... 60 distinct ids, each a committed row with its own payload" parallel_rows_ok
         NOOP=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$KT_TMP/e")
         kt_check "kopro-worker run --once runs it" "$KOPRO_BIN_PLAIN/kopro-worker" run --once --queues test.noop
         kt_check "GET shows it succeeded" expect 200 '"state":"succeeded"' -- GET /api/v1/jobs/$NOOP "$T_ADMIN"
