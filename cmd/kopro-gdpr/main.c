@@ -17,6 +17,7 @@
 
 static const char usage_text[] =
     "usage: kopro-gdpr export --user UUID -o FILE.zip [--quiet]\n"
+    "       kopro-gdpr erase --user UUID [--dry-run]\n"
     "       kopro-gdpr register [--json]\n"
     "       kopro-gdpr --help\n"
     "\n"
@@ -29,13 +30,23 @@ static const char usage_text[] =
     "            Prints the file list (name, rows, bytes, SHA-256).\n"
     "            The generation time is now, or SOURCE_DATE_EPOCH when set: the same\n"
     "            database and the same SOURCE_DATE_EPOCH give a byte-identical archive.\n"
+    "  erase     erase the user UUID and its owners as the register says (GDPR art. 17),\n"
+    "            in one transaction: legal holds first (unpaid contributions, an open\n"
+    "            call for funds, a row in kopro.gdpr_legal_holds): if one applies,\n"
+    "            nothing changes, the reasons, the end of the hold and the right to\n"
+    "            complain to the APD/GBA are printed, exit 5. Otherwise contact data\n"
+    "            is deleted, names become a stable pseudonym, records kept for their\n"
+    "            retention are listed as restricted, and a tombstone of keyed hashes\n"
+    "            is left in kopro.gdpr_tombstones. Prints per table what changed.\n"
+    "            --dry-run runs the same statements and rolls them back.\n"
+    "            Needs KOPRO_GDPR_KEY (secret, >= 32 characters, keep it stable).\n"
     "  register  print the personal-data register: table, column, category, legal\n"
     "            basis, retention class, erasure action, exported (tab-separated)\n"
     "\n"
     "Configuration: KOPRO_DATABASE_URL (environment or the KOPRO_CONFIG file),\n"
     "KOPRO_GDPR_ACCOUNTING_YEARS (accounting retention, default 7).\n"
-    "Exit codes: 0 ok, 2 usage, 3 user not found, 4 invalid input, 1 other\n"
-    "(database unreachable, file not writable).\n";
+    "Exit codes: 0 ok, 2 usage, 3 user not found, 4 invalid input, 5 erasure\n"
+    "refused by a legal hold, 1 other (database unreachable, file not writable).\n";
 
 static int usage_error(const char *msg)
 {
@@ -120,6 +131,42 @@ done:
     return 0;
 }
 
+static int cmd_erase(const char *user, int dry_run)
+{
+    struct kopro_config *cfg = NULL;
+    PGconn *db = NULL;
+    struct kopro_gdpr_erase_report *rep = calloc(1, sizeof *rep);
+    int rc = rep == NULL ? kopro_error_set(KOPRO_ERROR, "out of memory") : 0;
+
+    rc = rc ? rc : kopro_config_load(&cfg, NULL);
+    rc = rc ? rc : kopro_db_connect(&db, kopro_config_get(cfg, "KOPRO_DATABASE_URL", ""), "kopro-gdpr");
+    rc = rc ? rc : kopro_gdpr_erase(rep, db, cfg, user, dry_run);
+    if (rc == KOPRO_ERETAINED && rep->held) {
+        printf("Erasure of user %s refused (GDPR art. 17(3)(b) and (e)): %s\n%s", user, rep->holds,
+               rep->hold_detail);
+        printf("Nothing was changed. The person may lodge a complaint with the Belgian data "
+               "protection authority (APD/GBA, rue de la Presse 35, 1000 Bruxelles) (art. 77).\n");
+    } else if (rc == 0) {
+        printf("%s user %s, pseudonym \"%s\"%s%s\n", dry_run ? "Dry run: would erase" : "Erased", user,
+               rep->pseudonym, rep->tombstone_id[0] ? ", tombstone " : "", rep->tombstone_id);
+        printf("%-24s %8s %8s %10s  %s\n", "table", "deleted", "updated", "restricted", "columns");
+        for (int i = 0; i < rep->ntables; i++)
+            printf("%-24s %8ld %8ld %10ld  %s\n", rep->tables[i].table, rep->tables[i].deleted,
+                   rep->tables[i].updated, rep->tables[i].restricted, rep->tables[i].columns);
+    }
+    if (db != NULL)
+        PQfinish(db);
+    kopro_config_free(cfg);
+    free(rep);
+    if (rc == KOPRO_ERETAINED)
+        return 5;
+    if (rc != 0) {
+        fprintf(stderr, "kopro-gdpr: %s\n", kopro_error_last());
+        return kopro_error_exit_code(rc);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -127,32 +174,35 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
+        {"dry-run", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *user = NULL, *out = NULL;
-    int json = 0, quiet = 0, c;
+    int json = 0, quiet = 0, dry_run = 0, c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+u:o:jqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+u:o:jqnh", longopts, NULL)) != -1) {
         switch (c) {
         case 'u': user = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 'n': dry_run = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("unknown option or missing value");
         }
     }
     /* Options may also follow the command. */
     if (optind >= argc)
-        return usage_error("missing command (export or register)");
+        return usage_error("missing command (export, erase or register)");
     const char *cmd = argv[optind++];
-    while ((c = getopt_long(argc, argv, "u:o:jqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "u:o:jqnh", longopts, NULL)) != -1) {
         switch (c) {
         case 'u': user = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 'n': dry_run = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("unknown option or missing value");
         }
@@ -166,5 +216,10 @@ int main(int argc, char **argv)
             return usage_error("export needs --user UUID and -o FILE.zip");
         return cmd_export(user, out, quiet);
     }
-    return usage_error("unknown command; use export or register");
+    if (strcmp(cmd, "erase") == 0) {
+        if (user == NULL)
+            return usage_error("erase needs --user UUID");
+        return cmd_erase(user, dry_run);
+    }
+    return usage_error("unknown command; use export, erase or register");
 }

@@ -174,4 +174,57 @@ int kopro_gdpr_export_audit(PGconn *db, const char *user_id,
 /* Wipe and free an archive returned by kopro_gdpr_export(); NULL allowed. */
 void kopro_gdpr_export_free(unsigned char *zip, size_t zip_bytes);
 
+/* ------------------------------------------------------------ erasure (art. 17) */
+
+/* What an erasure did (or, with dry_run, would do) to one table. */
+struct kopro_gdpr_erase_table {
+    char table[48];
+    long deleted;    /* rows deleted (action delete on the whole row) */
+    long updated;    /* rows whose deleted/anonymized columns were rewritten */
+    long restricted; /* rows kept restricted until their retention ends */
+    char columns[256]; /* "email=delete phone=delete first_name=anonymize ..." */
+};
+
+struct kopro_gdpr_erase_report {
+    struct kopro_gdpr_erase_table tables[40];
+    int ntables;
+    int held;              /* 1: refused by a legal hold, nothing changed */
+    char holds[256];       /* reason codes, comma-separated: unpaid_balance, pending_call_for_funds, litigation */
+    char hold_detail[512]; /* one line per hold: amount due, hold end */
+    char pseudonym[64];    /* the stable pseudonym that replaces the names */
+    char tombstone_id[40]; /* kopro.gdpr_tombstones.id (empty on dry run or hold) */
+};
+
+/*
+ * Erase user `user_id` (users.id) and the owners linked to it, as the
+ * register says (GDPR art. 17), in one transaction:
+ *   1. legal holds first (art. 17(3)(b), (e)): unpaid contributions
+ *      (unpaid_balance), an open call for funds of one of the person's
+ *      buildings (pending_call_for_funds), an active row in
+ *      kopro.gdpr_legal_holds (litigation). Any hold: nothing changes,
+ *      report->held = 1, returns KOPRO_ERETAINED.
+ *   2. columns marked delete are removed (NULL, or an empty / placeholder
+ *      value where KoproGo declares NOT NULL; rows of tables whose id is
+ *      marked delete are deleted); names marked anonymize become the stable
+ *      pseudonym "Anonymized owner <10 hex>" (HMAC of the user id under
+ *      KOPRO_GDPR_KEY), and free-text columns marked anonymize have the
+ *      person's names replaced by it; rows of tables marked keep_restricted
+ *      are listed in kopro.gdpr_restricted with retain_until (accounting:
+ *      KOPRO_GDPR_ACCOUNTING_YEARS; audit: 7 years; votes: NULL = lifetime
+ *      of the association); users/owners get is_anonymized, users
+ *      processing_restricted.
+ *   3. a tombstone in kopro.gdpr_tombstones holds keyed hashes of the ids.
+ * Any failure rolls everything back. With `dry_run` the same statements run
+ * and are rolled back, so the report is exactly what would change.
+ * `cfg` supplies KOPRO_GDPR_KEY (required, at least 32 characters; the
+ * pseudonym and tombstone key) and KOPRO_GDPR_ACCOUNTING_YEARS.
+ * `report` is always filled (caller-owned). Requires migration 0100_gdpr.
+ * Returns 0; KOPRO_ERETAINED (held); KOPRO_ENOTFOUND (no such user);
+ * KOPRO_EINVAL (not a uuid, key missing or short, unknown NOT NULL column
+ * type); database errors. Not thread-safe on one connection.
+ * Source: GDPR art. 17, 18; Code de droit économique art. III.86/III.88.
+ */
+int kopro_gdpr_erase(struct kopro_gdpr_erase_report *report, PGconn *db,
+                     const struct kopro_config *cfg, const char *user_id, int dry_run);
+
 #endif
