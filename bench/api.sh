@@ -9,7 +9,7 @@
 #      tenancy lookup of the meeting), when pdf.minutes is built in.
 # PostgreSQL: a private cluster from tests/integration/lib.sh (unix socket,
 # fsync=off, as every kopro benchmark here). The plain -O2 build is measured.
-# usage: bench/api.sh BUILD   (env: DURATION_S=10 CONNECTIONS=100 THREADS=4)
+# usage: bench/api.sh BUILD   (env: DURATION_S=10 CONNECTIONS=100 THREADS=8)
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 KT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +20,7 @@ export KT_ROOT KOPRO_BIN KOPRO_BIN_PLAIN KOPRO_TOOLS
 . "$KT_ROOT/tests/integration/lib.sh"
 DURATION_S=${DURATION_S:-10}
 CONNECTIONS=${CONNECTIONS:-100}
-THREADS=${THREADS:-4}
+THREADS=${THREADS:-8}
 
 command -v wrk >/dev/null || { echo "bench/api: wrk is missing (make deps)"; exit 1; }
 kt_pg_start || exit 1

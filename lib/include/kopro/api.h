@@ -32,7 +32,7 @@ struct kopro_jwt_key;
 
 #define KOPRO_API_DEFAULT_LISTEN "127.0.0.1:8081"
 #define KOPRO_API_DEFAULT_BODY_CAP_BYTES (64 * 1024)
-#define KOPRO_API_DEFAULT_THREADS 4
+#define KOPRO_API_DEFAULT_THREADS 8
 #define KOPRO_API_DEFAULT_GDPR_PER_HOUR 10
 
 /*
@@ -71,7 +71,11 @@ int kopro_api_parse_listen(struct sockaddr_storage *addr_out, socklen_t *addr_le
  * pool of `threads` worker threads, each borrowing one PostgreSQL connection
  * from a pool of the same size (connections are opened lazily and reopened
  * after a failure, so the server starts while the database is down and
- * /api/v1/ready tells). The key is borrowed and must outlive the server; the
+ * /api/v1/ready tells), plus one enqueue thread with its own connection:
+ * plain enqueues (no unique key) from all threads are inserted together, one
+ * kopro.enqueue() call per job in a single statement, so concurrent requests
+ * share one commit and one NOTIFY (group commit); each request is answered
+ * 202 only after that commit. The key is borrowed and must outlive the server; the
  * configuration `cfg` (may be NULL) is read for KOPRO_API_LISTEN,
  * KOPRO_DATABASE_URL, KOPRO_ENABLE_TEST_JOBS (test.* kinds are enqueued only
  * when it is 1, as kopro-worker runs them only then) and KOPRO_DOCUMENT_STORE
