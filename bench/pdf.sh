@@ -23,6 +23,16 @@ for i in $(seq 50); do
 done
 median_ms=$(awk '{print ($1 + $2) * 1000}' "$tmp/times" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
 
+# In-process: the library's CPU per document, without exec and JSON parsing.
+inproc="n/a"
+if cc -std=c11 -D_GNU_SOURCE -O2 -I"$root/lib/include" $(pkg-config --cflags jansson libpq) \
+    -o "$tmp/pdf_bench" "$root/bench/pdf_bench.c" "$build/libkopro.a" \
+    $(pkg-config --libs libpq jansson libcrypto cairo zlib) -lhpdf -lm -lpthread 2>"$tmp/cc.err"; then
+    inproc=$("$tmp/pdf_bench" "$tmp/m.json" 50 | awk '{printf "%.1f", $1 / 1000}')
+else
+    cat "$tmp/cc.err" >&2
+fi
+
 instr="n/a"
 if command -v valgrind >/dev/null 2>&1; then
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" render minutes \
@@ -30,7 +40,7 @@ if command -v valgrind >/dev/null 2>&1; then
     instr=$(awk '/^(summary|totals):/{print $2; exit}' "$tmp/cg.out")
 fi
 
-echo "pdf.minutes_40lots_15res: pages=$pages size_bytes=$size cpu_ms_median50=$median_ms instructions=$instr"
+echo "pdf.minutes_40lots_15res: pages=$pages size_bytes=$size cli_cpu_ms_median50=$median_ms inprocess_cpu_ms_median50=$inproc cli_instructions=$instr"
 
 if command -v weasyprint >/dev/null 2>&1; then
     { echo '<html><head><meta charset="utf-8"><style>@page{size:A4;margin:50pt} body{font-family:"DejaVu Sans";font-size:10pt} td{border-bottom:0.3pt solid #888}</style></head><body><pre style="font-family:inherit;white-space:pre-wrap">'

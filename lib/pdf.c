@@ -10,6 +10,7 @@
 
 #include <cairo.h>
 #include <hpdf.h>
+#include <hpdf_encoder.h>
 #include <hpdf_font.h>
 #include <hpdf_fontdef.h>
 #include <hpdf_objects.h>
@@ -315,7 +316,43 @@ static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const
     name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
     if (name == NULL || d->herr != 0)
         return hpdf_fail(d, "loading a TrueType font");
-    f->f = HPDF_GetFont(d->pdf, name, "UTF-8");
+    {
+        /*
+         * libharu 2.3.0's CIDFontType2 constructor builds /W and the
+         * CIDToGIDMap eagerly; for an encoder whose to_unicode_fn is not
+         * HPDF_CMapEncoder_ToUnicode (the UTF-8 encoder) it looks up all
+         * 65,536 code points with a linear cmap search: 120 M instructions,
+         * half the CPU time of a document. fix_font() rewrites both from the
+         * characters actually drawn, so while the font is created the
+         * encoder takes the table-driven path over emptied tables (space
+         * only); everything is restored right after. The output is
+         * byte-identical (checked by the unit tests and the integration
+         * tests' text extraction).
+         */
+        HPDF_Encoder enc = HPDF_GetEncoder(d->pdf, "UTF-8");
+        HPDF_CMapEncoderAttr ea = enc != NULL ? (HPDF_CMapEncoderAttr)enc->attr : NULL;
+        HPDF_UINT16 (*saved)[256] = ea != NULL ? malloc(sizeof(ea->cid_map)) : NULL;
+        HPDF_UNICODE (*saved_u)[256] = ea != NULL ? malloc(sizeof(ea->unicode_map)) : NULL;
+        HPDF_Encoder_ToUnicode_Func saved_fn = enc != NULL ? enc->to_unicode_fn : NULL;
+        int swapped = saved != NULL && saved_u != NULL;
+        if (swapped) {
+            memcpy(saved, ea->cid_map, sizeof(ea->cid_map));
+            memcpy(saved_u, ea->unicode_map, sizeof(ea->unicode_map));
+            memset(ea->cid_map, 0, sizeof(ea->cid_map));
+            memset(ea->unicode_map, 0, sizeof(ea->unicode_map));
+            ea->cid_map[0][0x20] = 0x20;
+            ea->unicode_map[0][0x20] = 0x20;
+            enc->to_unicode_fn = HPDF_CMapEncoder_ToUnicode;
+        }
+        f->f = HPDF_GetFont(d->pdf, name, "UTF-8");
+        if (swapped) {
+            enc->to_unicode_fn = saved_fn;
+            memcpy(ea->cid_map, saved, sizeof(ea->cid_map));
+            memcpy(ea->unicode_map, saved_u, sizeof(ea->unicode_map));
+        }
+        free(saved);
+        free(saved_u);
+    }
     if (f->f == NULL || d->herr != 0)
         return hpdf_fail(d, "creating a UTF-8 font");
     f->def = ((HPDF_FontAttr)f->f->attr)->fontdef;
