@@ -701,3 +701,75 @@ fail:
     json_decref(contribs);
     return kopro_error_set(KOPRO_ERROR, "out of memory writing the accounts model as JSON");
 }
+
+int kopro_accounts_result_to_json(json_t **out, const struct kopro_accounts *m,
+                                  const struct kopro_statements *s, const char *only_owner)
+{
+    json_t *accounts = json_array();
+    json_t *stmts = json_array();
+    json_t *doc = NULL;
+    int bad = accounts == NULL || stmts == NULL;
+    size_t kept = 0;
+
+    *out = NULL;
+    for (size_t a = 0; !bad && a < m->n_accounts; a++) {
+        const struct kopro_pcn_account *acc = &m->accounts[a];
+        bad |= json_array_append_new(accounts,
+                                     json_pack("{s:s, s:o, s:i, s:I}", "code", acc->code, "label",
+                                               jstr_or_null(acc->label), "class", acc->pcn_class,
+                                               "amount_cents", (json_int_t)acc->amount_cents)) != 0;
+    }
+    for (size_t i = 0; !bad && i < s->n_items; i++) {
+        const struct kopro_statement *st = &s->items[i];
+        const struct kopro_acc_owner *o = &m->owners[st->owner];
+        json_t *lines = json_array();
+        json_t *item;
+        if (only_owner != NULL && (o->id == NULL || strcmp(o->id, only_owner) != 0)) {
+            json_decref(lines);
+            continue;
+        }
+        kept++;
+        bad |= lines == NULL;
+        for (size_t k = 0; !bad && k < st->n_lines; k++)
+            bad |= json_array_append_new(
+                        lines, json_pack("{s:s, s:I}", "code", m->accounts[st->lines[k].account].code,
+                                         "owner_cents", (json_int_t)st->lines[k].owner_cents)) != 0;
+        item = json_pack("{s:s, s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+                         "owner_id", o->id ? o->id : "", "name",
+                         o->display_name ? o->display_name : "", "share_num",
+                         (json_int_t)st->share_num, "share_den", (json_int_t)st->share_den,
+                         "share_bp", st->share_bp, "charges_cents", (json_int_t)st->charges_cents,
+                         "provisions_called_cents", (json_int_t)st->provisions_called_cents,
+                         "provisions_paid_cents", (json_int_t)st->provisions_paid_cents,
+                         "reserve_called_cents", (json_int_t)st->reserve_called_cents,
+                         "reserve_paid_cents", (json_int_t)st->reserve_paid_cents, "balance_cents",
+                         (json_int_t)st->balance_cents, "outstanding_cents",
+                         (json_int_t)st->outstanding_cents, "lines", lines);
+        bad |= item == NULL || json_array_append_new(stmts, item) != 0;
+    }
+    if (bad) {
+        json_decref(accounts);
+        json_decref(stmts);
+        return kopro_error_set(KOPRO_ERROR, "out of memory writing statements as JSON");
+    }
+    if (only_owner != NULL && kept == 0) {
+        json_decref(accounts);
+        json_decref(stmts);
+        return kopro_error_set(KOPRO_ENOTFOUND,
+                               "owner %s holds no lot of buildings %s at the end of the period "
+                               "and was not called for funds in it",
+                               only_owner, nz(m->building.id));
+    }
+    doc = json_pack("{s:o, s:{s:s, s:s}, s:s, s:I, s:I, s:o, s:o}", "building_id",
+                    jstr_or_null(m->building.id), "period", "from",
+                    m->period_from ? m->period_from : "", "to", m->period_to ? m->period_to : "",
+                    "source",
+                    m->source == KOPRO_ACCOUNTS_EXPENSES ? "expenses" : "journal_entry_lines",
+                    "total_charges_cents", (json_int_t)m->total_charges_cents,
+                    "total_income_cents", (json_int_t)m->total_income_cents, "accounts", accounts,
+                    "statements", stmts);
+    if (doc == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory writing statements as JSON");
+    *out = doc;
+    return 0;
+}

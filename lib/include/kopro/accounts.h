@@ -179,6 +179,22 @@ int kopro_accounts_statements(struct kopro_statements **out, const struct kopro_
 void kopro_statements_free(struct kopro_statements *s);
 
 /*
+ * The accounts and the statements as one JSON object, amounts as integer
+ * cents (for job results, the API and debugging):
+ *   {"building_id", "period": {"from", "to"}, "source", "total_charges_cents",
+ *    "total_income_cents", "accounts": [{"code", "label", "class",
+ *    "amount_cents"}], "statements": [{"owner_id", "name", "share_num",
+ *    "share_den", "share_bp", "charges_cents", "provisions_called_cents",
+ *    "provisions_paid_cents", "reserve_called_cents", "reserve_paid_cents",
+ *    "balance_cents", "outstanding_cents", "lines": [{"code", "owner_cents"}]}]}
+ * `only_owner` (an owners.id) keeps that owner's statement only; NULL keeps all.
+ * out: new reference. Returns 0, KOPRO_ENOTFOUND if only_owner has no
+ * statement, or KOPRO_ERROR (allocation).
+ */
+int kopro_accounts_result_to_json(json_t **out, const struct kopro_accounts *m,
+                                  const struct kopro_statements *s, const char *only_owner);
+
+/*
  * Largest-remainder (Hamilton) apportionment of `total_cents` over `n`
  * weights: parts_out[i] = floor(total × w[i] / W) (towards zero for negative
  * totals), then the cents left go one each to the largest remainders; equal
