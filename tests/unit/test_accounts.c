@@ -366,6 +366,34 @@ static void test_accounts__json_roundtrip_and_errors(void **state)
     json_decref(doc);
 }
 
+static void test_accounts__result_json_in_cents_and_one_owner(void **state)
+{
+    struct kopro_accounts *m = load_model(NULL);
+    struct kopro_statements *s = NULL;
+    json_t *all = NULL, *one = NULL, *none = (json_t *)0x1;
+    const json_t *st;
+    (void)state;
+    assert_int_equal(kopro_accounts_statements(&s, m), 0);
+    assert_int_equal(kopro_accounts_result_to_json(&all, m, s, NULL), 0);
+    assert_int_equal(json_integer_value(json_object_get(all, "total_charges_cents")), 100001);
+    assert_int_equal(json_array_size(json_object_get(all, "statements")), 4);
+    assert_int_equal(kopro_accounts_result_to_json(&one, m, s, "o3"), 0);
+    assert_int_equal(json_array_size(json_object_get(one, "statements")), 1);
+    st = json_array_get(json_object_get(one, "statements"), 0);
+    assert_string_equal(json_string_value(json_object_get(st, "name")), "Immo SA");
+    assert_int_equal(json_integer_value(json_object_get(st, "balance_cents")), 33334 - 40000);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(st, "lines"), 1), "owner_cents")),
+                     1);
+    assert_int_equal(kopro_accounts_result_to_json(&none, m, s, "o9"), KOPRO_ENOTFOUND);
+    assert_null(none);
+    assert_non_null(strstr(kopro_error_last(), "owner o9"));
+    json_decref(all);
+    json_decref(one);
+    kopro_statements_free(s);
+    kopro_accounts_free(m);
+}
+
 /* Random buildings: every class-6 account's parts sum to its amount. */
 static void test_accounts__randomized_statements_sum_exactly(void **state)
 {
@@ -438,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_accounts__tie_break_follows_owner_id_not_model_order),
         cmocka_unit_test(test_accounts__inconsistent_shares_name_the_row),
         cmocka_unit_test(test_accounts__json_roundtrip_and_errors),
+        cmocka_unit_test(test_accounts__result_json_in_cents_and_one_owner),
         cmocka_unit_test(test_accounts__randomized_statements_sum_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
