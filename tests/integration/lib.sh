@@ -93,7 +93,7 @@ kt_gpg_setup() {
     chmod 700 "$GNUPGHOME"
     gpg --batch --quiet --passphrase '' --quick-gen-key "kopro test <test@kopro.invalid>" \
         future-default default never 2>/dev/null || return 1
-    KT_FPR=$(gpg --batch --with-colons --list-keys test@kopro.invalid | awk -F: '/^fpr:/{print $10; exit}')
+    KT_FPR=$(gpg --batch --with-colons --list-keys test@kopro.invalid 2>/dev/null | awk -F: '/^fpr:/{print $10; exit}')
     export KT_FPR
 }
 
