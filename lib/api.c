@@ -886,8 +886,9 @@ static void h_metrics(struct kopro_api *api, PGconn *db, struct reply *r)
 /*
  * Role rules for POST /api/v1/jobs. Step 1 (reserved prefixes, checked even
  * for kinds this build lacks): backup.* is for superadmins only, gdpr.* goes
- * through the GDPR endpoints. Step 2 (registered kinds): pdf.* for syndic,
- * accountant and superadmin; anything else superadmin only.
+ * through the GDPR endpoints. Step 2 (registered kinds): pdf.* (documents)
+ * and accounts.* (figures for KoproGo's screens) for syndic, accountant and
+ * superadmin; anything else superadmin only.
  * Returns 1 if allowed, else 0 with a 403 reply.
  */
 static int kind_allowed(const struct kopro_jwt_claims *c, const char *kind, int step,
@@ -907,7 +908,7 @@ static int kind_allowed(const struct kopro_jwt_claims *c, const char *kind, int 
     }
     if (step == 1)
         return 1;
-    if (strncmp(kind, "pdf.", 4) == 0) {
+    if (strncmp(kind, "pdf.", 4) == 0 || strncmp(kind, "accounts.", 9) == 0) {
         if (is_doc_role(c))
             return 1;
         reply_error(r, 403, "role %s may not request documents; a syndic or accountant may",

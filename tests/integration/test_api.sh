@@ -340,6 +340,11 @@ if has_kind pdf.minutes; then
 else
     kt_check "minutes without a pdf.minutes worker → 501, nothing queued" expect 501 'not available' -- POST /api/v1/meetings/$MTG_A/minutes "$T_SYNDIC_A"
 fi
+if has_kind accounts.statements; then
+    kt_check "accountant A asks B's building figures via /jobs → 404" expect 404 'not found' -- POST /api/v1/jobs "$T_ACCOUNTANT_A" "{\"kind\":\"accounts.statements\",\"payload\":{\"building_id\":\"$BLD_B\",\"from\":\"2025-01-01\",\"to\":\"2025-12-31\"}}"
+    kt_check "accountant A asks its own building's figures → 202" expect 202 '"kind":"accounts.statements"' -- POST /api/v1/jobs "$T_ACCOUNTANT_A" "{\"kind\":\"accounts.statements\",\"payload\":{\"building_id\":\"$BLD_A\",\"from\":\"2025-01-01\",\"to\":\"2025-12-31\"}}"
+    kt_check "an owner may not ask for them → 403" expect 403 'may not request documents' -- POST /api/v1/jobs "$T_OWNER_A1" "{\"kind\":\"accounts.statements\",\"payload\":{\"building_id\":\"$BLD_A\",\"from\":\"2025-01-01\",\"to\":\"2025-12-31\"}}"
+fi
 if has_kind test.noop; then ANY_KIND=test.noop; else
     ANY_KIND=$("$KOPRO_BIN_PLAIN/kopro-api" --kinds | cut -f1 | grep -v '^gdpr\.' | head -n 1); fi
 if [ -n "$ANY_KIND" ]; then
