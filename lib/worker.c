@@ -740,6 +740,8 @@ static int busy_count(const struct worker *w)
 
 static void pending_push(struct worker *w, struct kopro_queue_job *jobs, size_t n)
 {
+    if (n == 0)
+        return;
     if (w->npending + n > w->pending_cap) {
         size_t cap = (w->npending + n) * 2;
         struct kopro_queue_job *p = realloc(w->pending, cap * sizeof(*p));
@@ -812,8 +814,8 @@ static void heartbeat(struct worker *w)
     if (kopro_queue_heartbeat(&renewed, w->db, w->worker_id, ids, atts, n, w->o->lease_s) != 0)
         log_line("heartbeat failed: %s", kopro_error_last());
     else if (renewed < n)
-        log_line("heartbeat renewed %zu of %zu leases; the others were rescued or cancelled",
-                 renewed, n);
+        log_line("heartbeat renewed %zu of %zu leases (the others just finished, or were "
+                 "rescued or cancelled)", renewed, n);
 }
 
 static void release_all(struct worker *w, const char *reason)
@@ -1067,6 +1069,21 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
             }
             next_rescue = t + (o->lease_s * 1000LL) / 2;
         }
+        if (o->prune_after_s > 0 && t >= next_prune) {
+            /* Batches of 10,000 keep each DELETE short; --once finishes the job. */
+            size_t deleted = 0;
+            size_t total = 0;
+            do {
+                if (kopro_queue_prune(&deleted, w->db, o->prune_after_s) != 0) {
+                    log_line("pruning failed: %s", kopro_error_last());
+                    deleted = 0;
+                }
+                total += deleted;
+            } while (o->once && deleted == 10000);
+            if (total > 0)
+                log_line("pruned %zu finished job(s) older than %ld s", total, o->prune_after_s);
+            next_prune = t + (deleted == 10000 ? 1000 : 60000);
+        }
         if (!w->stopping && w->maybe_more)
             claim_more(w);
         if (!w->stopping)
@@ -1077,13 +1094,6 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
         if (t >= next_hb) {
             heartbeat(w);
             next_hb = t + (o->lease_s * 1000LL) / 3;
-        }
-        if (o->prune_after_s > 0 && t >= next_prune) {
-            size_t deleted = 0;
-            if (kopro_queue_prune(&deleted, w->db, o->prune_after_s) == 0 && deleted > 0)
-                log_line("pruned %zu finished job(s) older than %ld s", deleted,
-                         o->prune_after_s);
-            next_prune = t + (deleted == 10000 ? 1000 : 60000);
         }
         if (o->metrics_path != NULL && t >= next_metrics) {
             write_metrics(w);
@@ -1152,8 +1162,11 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
                 drain_notifications(w);
             } else {
                 struct slot *s = &w->slots[slot_of[k]];
+                /* The slot may have been reaped above in this same round. */
+                if (!s->busy || s->pid <= 0 || s->from_child != pfd[k].fd)
+                    continue;
                 if (!slot_read_report(w, s, 1)) {
-                    /* EOF: the child is gone; SIGCHLD reaps it and fails the job. */
+                    /* EOF: the child is gone; reap it now, which fails its job. */
                     int status = 0;
                     if (waitpid(s->pid, &status, 0) == s->pid)
                         slot_reaped(w, s, status);
@@ -1162,6 +1175,8 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
         }
     }
     rc = 0;
+    if (o->metrics_path != NULL)
+        write_metrics(w); /* the final counts */
 done:
     if (w != NULL) {
         for (int i = 0; i < MAX_SLOTS; i++) {
