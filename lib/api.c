@@ -1717,8 +1717,7 @@ int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
         flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_END);
     if (api->daemon == NULL) {
         rc = kopro_error_set(KOPRO_EUNAVAIL,
                              "cannot listen on %.100s (address in use or not permitted)", listen);

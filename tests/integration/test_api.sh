@@ -87,6 +87,20 @@ T_OWNER_A2=$(mint "$HS" "$(claims owner $OWNER_A2 $ORG_A)")
 T_SYNDIC_B=$(mint "$HS" "$(claims syndic $SYNDIC_B $ORG_B)")
 T_ADMIN=$(mint "$HS" "$(claims superadmin $ADMIN null)")
 
+# ------------------------------------------------------------------ command line
+A="$KOPRO_BIN/kopro-api"
+kt_expect_exit "--help exits 0" 0 "$A" --help
+kt_expect_exit "an unknown option is a usage error (2)" 2 "$A" --frobnicate
+kt_expect_exit "--threads 0 is a usage error (2)" 2 "$A" --threads 0
+kt_expect_exit "no JWT secret → 3" 3 env -u KOPRO_JWT_SECRET -u CREDENTIALS_DIRECTORY KOPRO_CONFIG=/dev/null "$A"
+cp "$KT_TMP/check.out" "$KT_TMP/cli.out"
+kt_check "... with a message naming KOPRO_JWT_SECRET" grep -q KOPRO_JWT_SECRET "$KT_TMP/cli.out"
+kt_expect_exit "a secret shorter than 32 bytes → 4" 4 env KOPRO_JWT_SECRET=short "$A"
+cp "$KT_TMP/check.out" "$KT_TMP/cli.out"
+kt_check "... citing RFC 7518" grep -q 'RFC 7518' "$KT_TMP/cli.out"
+kt_expect_exit "a listen address without a port → 4" 4 env KOPRO_JWT_SECRET="$SECRET" "$A" --listen localhost
+kt_expect_exit "a port out of range → 4" 4 env KOPRO_JWT_SECRET="$SECRET" "$A" --listen 127.0.0.1:70000
+
 # ------------------------------------------------------------------ server
 STORE="$KT_TMP/store"
 mkdir -p "$STORE"
@@ -380,6 +394,8 @@ kt_check "metrics: requests by status and jobs by kind and state" sh -c "
     grep -q '^kopro_api_requests_total{code=\"401\"} [1-9]' '$KT_TMP/m' &&
     grep -q '^kopro_jobs{kind=\"pdf.minutes\",state=\"succeeded\"} [1-9]' '$KT_TMP/m' &&
     grep -q '^kopro_api_database_up 1' '$KT_TMP/m'"
+kt_expect_exit "a second server on the same port cannot bind → 1" 1 env KOPRO_JWT_SECRET="$SECRET" \
+    "$KOPRO_BIN/kopro-api" --listen "127.0.0.1:$PORT"
 kt_check "SIGTERM stops the server with exit 0 (and no leak under ASan)" sh -c "
     kill -TERM $API_PID; i=0; while kill -0 $API_PID 2>/dev/null && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i+1)); done
     ! kill -0 $API_PID 2>/dev/null"
