@@ -313,8 +313,9 @@ done:
     return rc;
 }
 
-int kopro_gdpr_erase(struct kopro_gdpr_erase_report *report, PGconn *db,
-                     const struct kopro_config *cfg, const char *user_id, int dry_run)
+/* reuse_tombstone: re-application after a restore (no holds, no new tombstone). */
+static int erase_impl(struct kopro_gdpr_erase_report *report, PGconn *db, const struct kopro_config *cfg,
+                      const char *user_id, int dry_run, const char *reuse_tombstone)
 {
     struct ctx c;
     PGresult *res = NULL;
@@ -407,7 +408,7 @@ int kopro_gdpr_erase(struct kopro_gdpr_erase_report *report, PGconn *db,
     c.params[3] = names.data;
     c.params[4] = NULL; /* no tombstone yet */
     c.params[5] = years_s;
-    rc = check_holds(&c);
+    rc = reuse_tombstone == NULL ? check_holds(&c) : 0;
     if (rc != 0)
         goto done;
     if (report->held) {
@@ -416,22 +417,26 @@ int kopro_gdpr_erase(struct kopro_gdpr_erase_report *report, PGconn *db,
         goto done;
     }
 
-    const char *tp[3] = {subject, hashes.data, pseudo};
-    rc = kopro_db_exec(db, &res, "GDPR erase: tombstone",
-                       "INSERT INTO kopro.gdpr_tombstones (subject_hash, owner_hashes, pseudonym)"
-                       " VALUES ($1, $2::text[], $3) RETURNING id::text",
-                       3, tp);
-    if (rc != 0)
-        goto done;
-    snprintf(report->tombstone_id, sizeof report->tombstone_id, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
+    if (reuse_tombstone != NULL) {
+        snprintf(report->tombstone_id, sizeof report->tombstone_id, "%s", reuse_tombstone);
+    } else {
+        const char *tp[3] = {subject, hashes.data, pseudo};
+        rc = kopro_db_exec(db, &res, "GDPR erase: tombstone",
+                           "INSERT INTO kopro.gdpr_tombstones (subject_hash, owner_hashes, pseudonym)"
+                           " VALUES ($1, $2::text[], $3) RETURNING id::text",
+                           3, tp);
+        if (rc != 0)
+            goto done;
+        snprintf(report->tombstone_id, sizeof report->tombstone_id, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = NULL;
+    }
     c.params[4] = report->tombstone_id;
 
     for (int i = 0; rc == 0 && i < NSUBJECTS; i++)
         rc = erase_table(&c, subjects[i].table, subjects[i].where);
-    if (rc != 0)
-        goto done;
+    if (rc != 0 || reuse_tombstone != NULL)
+        goto finish;
 
     json_t *counts = json_object();
     for (int i = 0; counts != NULL && i < report->ntables; i++) {
@@ -450,6 +455,7 @@ int kopro_gdpr_erase(struct kopro_gdpr_erase_report *report, PGconn *db,
     rc = kopro_db_exec(db, NULL, "GDPR erase: tombstone counts",
                        "UPDATE kopro.gdpr_tombstones SET counts = $2::jsonb WHERE id = $1::uuid", 2, up);
     free(ctext);
+finish:
     if (rc != 0)
         goto done;
     if (dry_run) {
@@ -467,5 +473,91 @@ done:
     kopro_buf_free_secure(&names);
     kopro_buf_free(&hashes);
     explicit_bzero(pseudo_hex, sizeof pseudo_hex);
+    return rc;
+}
+
+int kopro_gdpr_erase(struct kopro_gdpr_erase_report *report, PGconn *db,
+                     const struct kopro_config *cfg, const char *user_id, int dry_run)
+{
+    return erase_impl(report, db, cfg, user_id, dry_run, NULL);
+}
+
+int kopro_gdpr_tombstones_dump(char **json_out, PGconn *db, const char *since)
+{
+    PGresult *res = NULL;
+    const char *params[1] = {since};
+    *json_out = NULL;
+    int rc = kopro_db_exec(db, &res, "GDPR tombstones: dump",
+                           "SELECT coalesce(json_agg(json_build_object('id', t.id, 'erased_at', t.erased_at,"
+                           " 'subject_hash', t.subject_hash, 'owner_hashes', t.owner_hashes, 'pseudonym', t.pseudonym,"
+                           " 'counts', t.counts) ORDER BY t.erased_at, t.id), '[]')::text"
+                           " FROM kopro.gdpr_tombstones t WHERE $1::timestamptz IS NULL OR t.erased_at > $1::timestamptz",
+                           1, params);
+    if (rc == 0) {
+        *json_out = strdup(PQgetvalue(res, 0, 0));
+        if (*json_out == NULL)
+            rc = kopro_error_set(KOPRO_ERROR, "GDPR tombstones: out of memory");
+    }
+    PQclear(res);
+    return rc;
+}
+
+int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_config *cfg,
+                                const char *tombstones_json)
+{
+    json_error_t jerr;
+    json_t *arr = json_loads(tombstones_json, 0, &jerr);
+    PGresult *res = NULL;
+    struct kopro_gdpr_erase_report *rep = NULL;
+    int rc = 0;
+    *erased_out = 0;
+    const char *key = kopro_config_get(cfg, "KOPRO_GDPR_KEY", NULL);
+    if (!json_is_array(arr)) {
+        rc = kopro_error_set(KOPRO_EINVAL, "GDPR tombstones: not a JSON array (line %d: %s); pass the output of "
+                                           "'kopro-gdpr tombstones dump'", jerr.line, jerr.text);
+        goto done;
+    }
+    if (key == NULL || strlen(key) < KEY_MIN_BYTES) {
+        rc = kopro_error_set(KOPRO_EINVAL, "GDPR tombstones: KOPRO_GDPR_KEY must be the key the erasures used");
+        goto done;
+    }
+    const char *p1[1] = {tombstones_json};
+    rc = kopro_db_exec(db, NULL, "GDPR tombstones: insert",
+                       "INSERT INTO kopro.gdpr_tombstones (id, erased_at, subject_hash, owner_hashes, pseudonym, counts)"
+                       " SELECT id, erased_at, subject_hash, owner_hashes, pseudonym, coalesce(counts, '{}')"
+                       " FROM json_populate_recordset(NULL::kopro.gdpr_tombstones, $1::json)"
+                       " ON CONFLICT (id) DO NOTHING",
+                       1, p1);
+    if (rc != 0)
+        goto done;
+    rc = kopro_db_exec(db, &res, "GDPR tombstones: users",
+                       "SELECT id::text FROM public.users WHERE NOT is_anonymized ORDER BY id", 0, NULL);
+    if (rc != 0)
+        goto done;
+    rep = calloc(1, sizeof *rep);
+    if (rep == NULL) {
+        rc = kopro_error_set(KOPRO_ERROR, "GDPR tombstones: out of memory");
+        goto done;
+    }
+    for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
+        char h[KOPRO_SHA256_HEX_BYTES];
+        const char *uid = PQgetvalue(res, r, 0);
+        hmac_hex(h, key, "user:", uid);
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            json_t *t = json_array_get(arr, i);
+            const char *sh = json_string_value(json_object_get(t, "subject_hash"));
+            const char *tid = json_string_value(json_object_get(t, "id"));
+            if (sh == NULL || tid == NULL || strcmp(sh, h) != 0)
+                continue;
+            rc = erase_impl(rep, db, cfg, uid, 0, tid);
+            if (rc == 0)
+                (*erased_out)++;
+            break;
+        }
+    }
+done:
+    free(rep);
+    PQclear(res);
+    json_decref(arr);
     return rc;
 }

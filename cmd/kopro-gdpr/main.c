@@ -18,6 +18,8 @@
 static const char usage_text[] =
     "usage: kopro-gdpr export --user UUID -o FILE.zip [--quiet]\n"
     "       kopro-gdpr erase --user UUID [--dry-run]\n"
+    "       kopro-gdpr tombstones dump [--since ISO8601]\n"
+    "       kopro-gdpr tombstones apply FILE.json\n"
     "       kopro-gdpr register [--json]\n"
     "       kopro-gdpr --help\n"
     "\n"
@@ -40,6 +42,11 @@ static const char usage_text[] =
     "            is left in kopro.gdpr_tombstones. Prints per table what changed.\n"
     "            --dry-run runs the same statements and rolls them back.\n"
     "            Needs KOPRO_GDPR_KEY (secret, >= 32 characters, keep it stable).\n"
+    "  tombstones dump   print the erasures (keyed hashes only) as JSON, all or\n"
+    "            those after --since; take it from the live database before a restore\n"
+    "  tombstones apply  insert those tombstones into the (restored) database and\n"
+    "            erase again every person they name who is not anonymized; prints\n"
+    "            how many were erased. Needs the same KOPRO_GDPR_KEY.\n"
     "  register  print the personal-data register: table, column, category, legal\n"
     "            basis, retention class, erasure action, exported (tab-separated)\n"
     "\n"
@@ -167,6 +174,35 @@ static int cmd_erase(const char *user, int dry_run)
     return 0;
 }
 
+static int cmd_tombstones(const char *sub, const char *file, const char *since)
+{
+    struct kopro_config *cfg = NULL;
+    PGconn *db = NULL;
+    char *json = NULL;
+    int rc = kopro_config_load(&cfg, NULL);
+    rc = rc ? rc : kopro_db_connect(&db, kopro_config_get(cfg, "KOPRO_DATABASE_URL", ""), "kopro-gdpr");
+    if (rc == 0 && strcmp(sub, "dump") == 0) {
+        rc = kopro_gdpr_tombstones_dump(&json, db, since);
+        if (rc == 0)
+            printf("%s\n", json);
+    } else if (rc == 0) {
+        int n = 0;
+        rc = kopro_fs_read_file(&json, NULL, file, 64u * 1024 * 1024);
+        rc = rc ? rc : kopro_gdpr_tombstones_apply(&n, db, cfg, json);
+        if (rc == 0)
+            printf("tombstones applied: %d person(s) erased again\n", n);
+    }
+    free(json);
+    if (db != NULL)
+        PQfinish(db);
+    kopro_config_free(cfg);
+    if (rc != 0) {
+        fprintf(stderr, "kopro-gdpr: %s\n", kopro_error_last());
+        return kopro_error_exit_code(rc);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -175,19 +211,22 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"dry-run", no_argument, NULL, 'n'},
+        {"since", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *user = NULL, *out = NULL;
+    const char *user = NULL, *out = NULL, *since = NULL, *pos[2] = {NULL, NULL};
+    int npos = 0;
     int json = 0, quiet = 0, dry_run = 0, c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+u:o:jqnh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+u:o:jqns:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'u': user = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
         case 'n': dry_run = 1; break;
+        case 's': since = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("unknown option or missing value");
         }
@@ -196,18 +235,37 @@ int main(int argc, char **argv)
     if (optind >= argc)
         return usage_error("missing command (export, erase or register)");
     const char *cmd = argv[optind++];
-    while ((c = getopt_long(argc, argv, "u:o:jqnh", longopts, NULL)) != -1) {
+    while (optind < argc) {
+        if (argv[optind][0] != '-') {
+            if (npos >= 2)
+                return usage_error("unexpected argument");
+            pos[npos++] = argv[optind++];
+            continue;
+        }
+        c = getopt_long(argc, argv, "+u:o:jqns:h", longopts, NULL);
+        if (c == -1)
+            break;
         switch (c) {
         case 'u': user = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
         case 'n': dry_run = 1; break;
+        case 's': since = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("unknown option or missing value");
         }
     }
     if (optind < argc)
+        return usage_error("unexpected argument");
+    if (strcmp(cmd, "tombstones") == 0) {
+        if (npos >= 1 && strcmp(pos[0], "dump") == 0 && npos == 1)
+            return cmd_tombstones("dump", NULL, since);
+        if (npos == 2 && strcmp(pos[0], "apply") == 0)
+            return cmd_tombstones("apply", pos[1], NULL);
+        return usage_error("use 'tombstones dump [--since ISO8601]' or 'tombstones apply FILE.json'");
+    }
+    if (npos > 0)
         return usage_error("unexpected argument");
     if (strcmp(cmd, "register") == 0)
         return cmd_register(json);

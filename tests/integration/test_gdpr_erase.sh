@@ -61,6 +61,7 @@ kt_check "the failed erasure left nothing behind (owners, recipients, tombstones
 q "drop trigger kt_fail on public.users; drop function kt_fail()" >/dev/null
 
 echo "== gdpr erase: the erasure"
+kt_check "a backup taken before the erasure (pg_dump -Fc)" sh -c "pg_dump -Fc '$DB' >'$KT_TMP/before.dump'"
 kt_check "erase succeeds" "$GDPR" erase --user "$U"
 kt_check "the pg_dump runs" dump
 kt_check "her email appears nowhere in the dump" sh -c "! grep -qF 'elise.dupont@example.com' '$KT_TMP/dump.sql'"
@@ -89,6 +90,27 @@ kt_check "the tombstone holds keyed hashes, not her id" test \
             and position('$U' in row(kopro.gdpr_tombstones.*)::text) = 0")" = 1
 kt_check "the co-owner of her lot is untouched" test \
     "$(q "select count(*) from owners where first_name = 'Mehdi' and last_name = 'Benali' and not is_anonymized")" = 1
+
+echo "== gdpr erase: a restore does not bring her back"
+DB2=${DB}_restored
+kt_psql -d postgres -c "drop database if exists $DB2" >/dev/null 2>&1
+kt_check "tombstones dump (keyed hashes only)" sh -c "'$GDPR' tombstones dump >'$KT_TMP/tomb.json' && ! grep -q '$U' '$KT_TMP/tomb.json'"
+restore() {
+    kt_psql -d postgres -c "create database $DB2" >/dev/null && pg_restore --no-owner -d "$DB2" "$KT_TMP/before.dump"
+}
+kt_check "the pre-erasure backup restores into a fresh database" restore
+kt_check "the restored database has her back (email present)" test \
+    "$(kt_psql -d $DB2 -tAc "select count(*) from owners where email = 'elise.dupont@example.com'")" = 1
+kt_check "tombstones apply erases her again (1 person)" sh -c \
+    "KOPRO_DATABASE_URL='$(kt_db_url $DB2)' '$GDPR' tombstones apply '$KT_TMP/tomb.json' | grep -q ': 1 person'"
+kt_check "after the re-application her email is nowhere in the restored database" sh -c \
+    "pg_dump '$DB2' | grep -qF 'elise.dupont@example.com'; [ \$? = 1 ]"
+kt_check "the pseudonym is the same as in the original erasure (stable)" test \
+    "$(kt_psql -d $DB2 -tAc "select last_name from owners where user_id = '$U'")" = \
+    "$(q "select last_name from owners where user_id = '$U'")"
+kt_check "applying the same tombstones again erases nobody" sh -c \
+    "KOPRO_DATABASE_URL='$(kt_db_url $DB2)' '$GDPR' tombstones apply '$KT_TMP/tomb.json' | grep -q ': 0 person'"
+kt_psql -d postgres -c "drop database $DB2" >/dev/null 2>&1
 
 kt_expect_exit "unknown user exits 3" 3 "$GDPR" erase --user 00000000-0000-4000-8000-000000000000
 kt_expect_exit "erase without a key exits 4" 4 env KOPRO_GDPR_KEY= "$GDPR" erase --user "$U" --dry-run

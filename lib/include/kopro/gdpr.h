@@ -227,4 +227,25 @@ struct kopro_gdpr_erase_report {
 int kopro_gdpr_erase(struct kopro_gdpr_erase_report *report, PGconn *db,
                      const struct kopro_config *cfg, const char *user_id, int dry_run);
 
+/*
+ * The tombstones erased after `since` (ISO 8601; NULL: all) as a JSON array
+ * into *json_out (caller frees): id, erased_at, subject_hash, owner_hashes,
+ * pseudonym, counts. Keyed hashes only, no identifier. Take it from the live
+ * database before a restore. Returns 0 or a database error.
+ */
+int kopro_gdpr_tombstones_dump(char **json_out, PGconn *db, const char *since);
+
+/*
+ * Re-apply tombstones (the JSON of kopro_gdpr_tombstones_dump()) to a
+ * database, e.g. just restored from a backup older than the erasures: the
+ * tombstones are inserted (existing ids kept) and every user whose keyed hash
+ * matches and who is not yet anonymized is erased again, without hold checks
+ * (the erasure was decided), one transaction per person. *erased_out counts
+ * them. `cfg` must give the same KOPRO_GDPR_KEY as the erasures.
+ * Returns 0; KOPRO_EINVAL (bad JSON, key missing); database errors.
+ * Source: GDPR art. 17, 19.
+ */
+int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_config *cfg,
+                                const char *tombstones_json);
+
 #endif
