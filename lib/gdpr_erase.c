@@ -561,3 +561,38 @@ done:
     json_decref(arr);
     return rc;
 }
+
+/* Purge order: children before parents, so foreign keys never block a delete. */
+static const char *const purge_order[] = {
+    "payment_reminders", "payments", "charge_distributions", "journal_entry_lines", "journal_entries",
+    "owner_contributions", "votes", "meeting_proxy_mandates", "convocation_recipients", "unit_owners",
+    "consent_records", "audit_logs",
+};
+
+int kopro_gdpr_purge(long *purged_out, PGconn *db)
+{
+    PGresult *res = NULL;
+    char sql[512];
+    int rc = kopro_db_begin(db);
+    *purged_out = 0;
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < sizeof purge_order / sizeof purge_order[0]; i++) {
+        /* purge_order is a constant list of table names: no identifier comes from data */
+        snprintf(sql, sizeof sql,
+                 "WITH gone AS (DELETE FROM kopro.gdpr_restricted r WHERE r.table_name = '%s'"
+                 " AND r.retain_until < now() RETURNING r.row_id)"
+                 " DELETE FROM public.%s t WHERE t.id IN (SELECT row_id FROM gone)",
+                 purge_order[i], purge_order[i]);
+        rc = kopro_db_exec(db, &res, "GDPR purge", sql, 0, NULL);
+        if (rc == 0)
+            *purged_out += tuples(res);
+        PQclear(res);
+        res = NULL;
+    }
+    if (rc != 0) {
+        kopro_db_rollback(db);
+        return rc;
+    }
+    return kopro_db_commit(db);
+}

@@ -112,6 +112,28 @@ kt_check "applying the same tombstones again erases nobody" sh -c \
     "KOPRO_DATABASE_URL='$(kt_db_url $DB2)' '$GDPR' tombstones apply '$KT_TMP/tomb.json' | grep -q ': 0 person'"
 kt_psql -d postgres -c "drop database $DB2" >/dev/null 2>&1
 
+echo "== gdpr erase: the gdpr.erase and gdpr.purge jobs"
+jobs_run() {
+    "$KOPRO_BIN/kopro-queue" enqueue gdpr.erase --payload "{\"user_id\": \"$D\"}" >"$KT_TMP/j1" &&
+        "$KOPRO_BIN/kopro-queue" enqueue gdpr.purge >"$KT_TMP/j2" &&
+        "$KOPRO_BIN/kopro-worker" --once >/dev/null 2>&1
+}
+# Her accounting retention ends (as if 7 years had passed); votes stay forever.
+q "update kopro.gdpr_restricted set retain_until = now() - interval '1 day' where retain_until is not null" >/dev/null
+KEPT_VOTES=$(q "select count(*) from votes where owner_id in (select id from owners where user_id = '$U')")
+kt_check "gdpr.erase and gdpr.purge run through the worker" jobs_run
+kt_check "gdpr.erase on a held user succeeds with erased=false and the hold's reason" test \
+    "$(q "select state || ' ' || (result->>'erased') || ' ' || (result->>'holds') from kopro.jobs where id = '$(cat "$KT_TMP/j1")'")" = \
+    "succeeded false unpaid_balance"
+kt_check "gdpr.purge deleted her contributions whose retention ended" test \
+    "$(q "select (result->>'purged')::int > 0 from kopro.jobs where id = '$(cat "$KT_TMP/j2")'")
+     $(q "select count(*) from owner_contributions where owner_id in (select id from owners where user_id = '$U')")" = "t
+     0"
+kt_check "her votes stay (retained for the association's lifetime)" test \
+    "$(q "select count(*) from votes where owner_id in (select id from owners where user_id = '$U')")" = "$KEPT_VOTES"
+kt_check "the journal still balances after the purge" test \
+    "$(q "select count(*) from (select journal_entry_id from journal_entry_lines group by 1 having sum(debit) <> sum(credit)) x")" = 0
+
 kt_expect_exit "unknown user exits 3" 3 "$GDPR" erase --user 00000000-0000-4000-8000-000000000000
 kt_expect_exit "erase without a key exits 4" 4 env KOPRO_GDPR_KEY= "$GDPR" erase --user "$U" --dry-run
 kt_expect_exit "erase without --user exits 2" 2 "$GDPR" erase

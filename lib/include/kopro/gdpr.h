@@ -248,4 +248,14 @@ int kopro_gdpr_tombstones_dump(char **json_out, PGconn *db, const char *since);
 int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_config *cfg,
                                 const char *tombstones_json);
 
+/*
+ * Delete the restricted records whose retention has ended
+ * (kopro.gdpr_restricted.retain_until in the past), children first, in one
+ * transaction; *purged_out counts the public rows deleted. Rows kept for the
+ * association's lifetime (retain_until NULL) are never purged.
+ * Returns 0 or a database error (then nothing is deleted).
+ * Source: GDPR art. 5(1)(e) storage limitation.
+ */
+int kopro_gdpr_purge(long *purged_out, PGconn *db);
+
 #endif

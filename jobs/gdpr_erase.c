@@ -1,0 +1,77 @@
+/*
+ * Job kind "gdpr.erase": answer an erasure request (GDPR art. 17) through
+ * kopro_gdpr_erase(). A legal hold is an answer, not a failure: the job
+ * succeeds with {"erased": false, "holds": "unpaid_balance,...", "detail"}.
+ *
+ * payload: {"user_id": uuid, "dry_run": bool (default false)}
+ * result:  {"erased": bool, "dry_run": bool, "pseudonym", "tombstone_id",
+ *           "tables": {"votes": {"deleted", "updated", "restricted"}, ...}}
+ *          or {"erased": false, "holds", "detail"} when refused.
+ * Needs KOPRO_GDPR_KEY (config) and migration 0100_gdpr.
+ */
+#include "jobs.h"
+
+#include "kopro/error.h"
+#include "kopro/gdpr.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int validate(const json_t *payload)
+{
+    const json_t *u = json_object_get(payload, "user_id");
+    const json_t *d = json_object_get(payload, "dry_run");
+    const char *s = json_string_value(u);
+    int ok = s != NULL && strlen(s) == 36;
+    for (int i = 0; ok && i < 36; i++)
+        ok = (i == 8 || i == 13 || i == 18 || i == 23) ? s[i] == '-' : isxdigit((unsigned char)s[i]) != 0;
+    if (!ok)
+        return kopro_error_set(KOPRO_EINVAL, "gdpr.erase: payload.user_id must be a users.id uuid string");
+    if (d != NULL && !json_is_boolean(d))
+        return kopro_error_set(KOPRO_EINVAL, "gdpr.erase: payload.dry_run must be true or false");
+    return 0;
+}
+
+static int run(struct kopro_job_ctx *ctx)
+{
+    struct kopro_gdpr_erase_report *rep = NULL;
+    int rc = validate(ctx->payload);
+    if (rc != 0)
+        return rc;
+    int dry = json_is_true(json_object_get(ctx->payload, "dry_run"));
+    rep = calloc(1, sizeof *rep);
+    if (rep == NULL)
+        return kopro_error_set(KOPRO_ERROR, "gdpr.erase: out of memory");
+    rc = kopro_gdpr_erase(rep, ctx->db, ctx->cfg, json_string_value(json_object_get(ctx->payload, "user_id")),
+                          dry);
+    if (rc == KOPRO_ERETAINED && rep->held) {
+        ctx->result = json_pack("{s:b, s:s, s:s}", "erased", 0, "holds", rep->holds, "detail", rep->hold_detail);
+        rc = ctx->result != NULL ? 0 : kopro_error_set(KOPRO_ERROR, "gdpr.erase: out of memory");
+        goto done;
+    }
+    if (rc != 0)
+        goto done;
+    json_t *tables = json_object();
+    for (int i = 0; tables != NULL && i < rep->ntables; i++)
+        json_object_set_new(tables, rep->tables[i].table,
+                            json_pack("{s:I, s:I, s:I}", "deleted", (json_int_t)rep->tables[i].deleted, "updated",
+                                      (json_int_t)rep->tables[i].updated, "restricted",
+                                      (json_int_t)rep->tables[i].restricted));
+    ctx->result = json_pack("{s:b, s:b, s:s, s:s, s:o}", "erased", !dry, "dry_run", dry, "pseudonym",
+                            rep->pseudonym, "tombstone_id", rep->tombstone_id, "tables", tables);
+    if (ctx->result == NULL)
+        rc = kopro_error_set(KOPRO_ERROR, "gdpr.erase: out of memory building the result");
+done:
+    free(rep);
+    return rc;
+}
+
+const struct kopro_job_kind kopro_job_gdpr_erase = {
+    .name = "gdpr.erase",
+    .summary = "erase a person's data (GDPR art. 17) after checking legal holds",
+    .max_attempts = 3,
+    .timeout_s = 600,
+    .validate = validate,
+    .run = run,
+};
