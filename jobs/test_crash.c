@@ -7,6 +7,7 @@
 
 #include "kopro/error.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,8 @@ static int run(struct kopro_job_ctx *ctx)
     if (rc != 0)
         return rc;
     if (strcmp(how, "segv") == 0) {
-        volatile int *volatile p = NULL;
+        /* A wild, non-NULL address: a real SIGSEGV, not a sanitizer's NULL check. */
+        volatile int *volatile p = (volatile int *)(uintptr_t)64;
         *p = 1;
     } else if (strcmp(how, "abort") == 0) {
         abort();
