@@ -87,6 +87,23 @@ T_OWNER_A2=$(mint "$HS" "$(claims owner $OWNER_A2 $ORG_A)")
 T_SYNDIC_B=$(mint "$HS" "$(claims syndic $SYNDIC_B $ORG_B)")
 T_ADMIN=$(mint "$HS" "$(claims superadmin $ADMIN null)")
 
+# ------------------------------------------------------------------ openapi.yaml
+# Every route the server knows is documented, and nothing else.
+openapi_matches_routes() {
+    sed -n 's/^    {R_[A-Z_]*, "[A-Z]*", "\(\/[^"]*\)".*/\1/p' "$KT_ROOT/lib/api.c" | sort >"$KT_TMP/routes"
+    sed -n 's/^  \(\/[^:]*\):$/\1/p' "$KT_ROOT/openapi.yaml" | sort >"$KT_TMP/documented"
+    [ -s "$KT_TMP/routes" ] && diff "$KT_TMP/routes" "$KT_TMP/documented"
+}
+kt_check "openapi.yaml documents exactly the server's routes" openapi_matches_routes
+if python3 -c 'import openapi_spec_validator' 2>/dev/null; then
+    kt_check "openapi.yaml is a valid OpenAPI 3 document" python3 -c "
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+validate(read_from_filename('$KT_ROOT/openapi.yaml')[0])"
+else
+    echo "  note openapi-spec-validator (Python) not installed: schema validation skipped"
+fi
+
 # ------------------------------------------------------------------ command line
 A="$KOPRO_BIN/kopro-api"
 kt_expect_exit "--help exits 0" 0 "$A" --help
