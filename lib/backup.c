@@ -309,7 +309,7 @@ static int run_once(json_t **manifest_out, const struct kopro_backup_opts *o)
     char *mtext = NULL;
     struct timespec ts;
     unsigned parts = 0;
-    int level = o->zstd_level > 0 ? o->zstd_level : 3;
+    int level = o->zstd_level > 0 ? o->zstd_level : 1;
     int workers = o->zstd_workers == 0 ? 2 : o->zstd_workers < 0 ? 0 : o->zstd_workers;
     int64_t t0 = now_ms();
     int in_tx = 0;

@@ -44,6 +44,13 @@ int kopro_compress_new(struct kopro_compress **out, enum kopro_compress_dir dir,
                                  "this libzstd has no multi-threading; use 0 workers");
             goto done;
         }
+        /* 2 MiB jobs instead of the default 4 x window: a third of the memory,
+         * the same ratio on pg_dump output (measured, see README) */
+        if (workers > 0 &&
+            ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_jobSize, 2 * 1024 * 1024))) {
+            rc = kopro_error_set(KOPRO_ERROR, "zstd refused a 2 MiB job size");
+            goto done;
+        }
     } else {
         c->dctx = ZSTD_createDCtx();
         if (c->dctx == NULL) {

@@ -44,7 +44,7 @@ struct kopro_backup_opts {
     size_t n_recipients;
     const char *gnupghome;          /* NULL: KOPRO_GNUPGHOME, then $GNUPGHOME */
     const struct kopro_config *cfg; /* may be NULL (environment only) */
-    int zstd_level;                 /* 0: default 3 */
+    int zstd_level;                 /* 0: default 1 (smallest and fastest on pg_dump output) */
     int zstd_workers;               /* 0: default 2; -1: single-threaded */
     long gc_older_than_s;           /* run/gc: abandoned uploads older than this; 0: 6 h */
     const char *metrics_path;       /* run: Prometheus textfile; NULL: KOPRO_BACKUP_METRICS */

@@ -21,9 +21,9 @@ enum kopro_compress_dir {
 };
 
 /*
- * Start a stream. level: zstd level 1..19 (encode only; 3 is libzstd's
- * default). workers: compression threads besides the caller (0 = single
- * threaded; encode only). Returns 0, KOPRO_EINVAL for a level or worker count
+ * Start a stream. level: zstd level 1..19 (encode only). workers:
+ * compression threads besides the caller (0 = single threaded; encode only;
+ * with workers, jobs are 2 MiB). Returns 0, KOPRO_EINVAL for a level or worker count
  * out of range (message names it), or KOPRO_ERROR (allocation, or libzstd
  * built without threads when workers > 0). *out is owned by the caller:
  * kopro_compress_free(). Thread-safety: one stream per thread.
