@@ -52,4 +52,23 @@ void kopro_doc__check(struct doc_ctx *c, int rc);
 /* Shares in 1/10000 tantième as text: "250", "1.234,5" (fr), "1,234.5" (en). */
 void kopro_doc__shares(char *out, size_t out_bytes, const char *lang, int64_t shares_e4);
 
+struct kopro_assembly;
+struct kopro_legal_resolution;
+
+/* "A, B, C": display names of owners by index; kept in the context ring. */
+const char *kopro_doc__join_owners(struct doc_ctx *c, const struct kopro_assembly *a,
+                                   const size_t *idx, size_t n, const char *sep);
+
+/* Title and the table of building, date, place, type, officers. */
+void kopro_doc__meeting_header(struct doc_ctx *c, const struct kopro_assembly *a, const char *title);
+
+/* One resolution: majority, tally table, caps, outcome, names; with_chart adds
+ * the pour/contre/abstention chart of kopro_doc__vote_chart(). */
+void kopro_doc__resolution(struct doc_ctx *c, const struct kopro_assembly *a,
+                           const struct kopro_legal_resolution *lr, size_t n, int with_chart);
+
+/* A bar chart of the counted pour / contre / abstention shares, drawn with
+ * cairo into a PNG and placed in the flow, with its caption as text. */
+void kopro_doc__vote_chart(struct doc_ctx *c, const struct kopro_legal_resolution *lr);
+
 #endif

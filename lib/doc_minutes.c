@@ -18,7 +18,7 @@ static const char *owner_name(const struct kopro_assembly *a, size_t i)
 }
 
 /* "A, B, C" of owners; the string goes into the context ring. */
-static const char *join_owners(struct doc_ctx *c, const struct kopro_assembly *a,
+const char *kopro_doc__join_owners(struct doc_ctx *c, const struct kopro_assembly *a,
                                const size_t *idx, size_t n, const char *sep)
 {
     struct kopro_buf b;
@@ -45,7 +45,7 @@ static const char *join_owners(struct doc_ctx *c, const struct kopro_assembly *a
     return res;
 }
 
-static void header(struct doc_ctx *c, const struct kopro_assembly *a)
+void kopro_doc__meeting_header(struct doc_ctx *c, const struct kopro_assembly *a, const char *title)
 {
     const struct kopro_meeting *m = &a->meeting;
     const struct kopro_building *bd = &a->building;
@@ -55,9 +55,7 @@ static void header(struct doc_ctx *c, const struct kopro_assembly *a)
     const float w[] = {30, 70};
     const enum kopro_pdf_align al[] = {KOPRO_PDF_LEFT, KOPRO_PDF_LEFT};
 
-    kopro_doc__text(c, KOPRO_PDF_H1,
-                    kopro_i18n_s(c->t, m->type == KOPRO_MEETING_EXTRAORDINARY ? "title_extraordinary"
-                                                                              : "title_ordinary"));
+    kopro_doc__text(c, KOPRO_PDF_H1, title);
     rc = kopro_i18n_datetime(when, sizeof(when), c->lang, (time_t)m->scheduled_at_utc);
     if (rc != 0) {
         kopro_doc__check(c, kopro_error_wrap(rc, "meetings.scheduled_date of %s", m->id));
@@ -142,7 +140,7 @@ static void attendance(struct doc_ctx *c, const struct kopro_assembly *a,
             status = kopro_i18n_s(c->t, "status_absent");
         }
         kopro_doc__shares(shares, sizeof(shares), c->lang, p->shares_e4);
-        cells[0] = join_owners(c, a, p->owners, p->n_owners, " & ");
+        cells[0] = kopro_doc__join_owners(c, a, p->owners, p->n_owners, " & ");
         cells[1] = lots.data;
         cells[2] = shares;
         cells[3] = status;
@@ -236,8 +234,8 @@ static void agenda(struct doc_ctx *c, const struct kopro_assembly *a)
     }
 }
 
-static void resolution(struct doc_ctx *c, const struct kopro_assembly *a,
-                       const struct kopro_legal_resolution *lr, size_t n)
+void kopro_doc__resolution(struct doc_ctx *c, const struct kopro_assembly *a,
+                           const struct kopro_legal_resolution *lr, size_t n, int with_chart)
 {
     const struct kopro_resolution *res = &a->resolutions[lr->resolution];
     static const char *const vkeys[3] = {"vote_pour", "vote_contre", "vote_abstention"};
@@ -289,6 +287,8 @@ static void resolution(struct doc_ctx *c, const struct kopro_assembly *a,
         const char *kv[] = {"cast", cast, NULL};
         kopro_doc__para(c, KOPRO_PDF_BODY, "cast_line", kv);
     }
+    if (with_chart)
+        kopro_doc__vote_chart(c, lr);
     for (size_t k = 0; k < lr->n_caps; k++) {
         const struct kopro_legal_cap *cap = &lr->caps[k];
         char ccast[48], others[48], excess[48];
@@ -312,7 +312,7 @@ static void resolution(struct doc_ctx *c, const struct kopro_assembly *a,
             kopro_doc__para(c, KOPRO_PDF_BOLD, "rejected", kv);
     }
     if (lr->n_contre_owners > 0) {
-        const char *kv[] = {"names", join_owners(c, a, lr->contre_owners, lr->n_contre_owners, ", "),
+        const char *kv[] = {"names", kopro_doc__join_owners(c, a, lr->contre_owners, lr->n_contre_owners, ", "),
                             NULL};
         kopro_doc__para(c, KOPRO_PDF_BODY, "names_contre", kv);
     } else {
@@ -320,7 +320,7 @@ static void resolution(struct doc_ctx *c, const struct kopro_assembly *a,
     }
     if (lr->n_abstention_owners > 0) {
         const char *kv[] = {"names",
-                            join_owners(c, a, lr->abstention_owners, lr->n_abstention_owners, ", "),
+                            kopro_doc__join_owners(c, a, lr->abstention_owners, lr->n_abstention_owners, ", "),
                             NULL};
         kopro_doc__para(c, KOPRO_PDF_BODY, "names_abstention", kv);
     } else {
@@ -389,7 +389,10 @@ int kopro_doc_minutes(struct kopro_doc_output *out, const struct kopro_assembly 
         goto done;
     kopro_doc__check(&c, kopro_pdf_text(c.pdf, KOPRO_PDF_SMALL, KOPRO_PDF_RIGHT,
                                         a->building.name ? a->building.name : ""));
-    header(&c, a);
+    kopro_doc__meeting_header(&c, a,
+                              kopro_i18n_s(c.t, a->meeting.type == KOPRO_MEETING_EXTRAORDINARY
+                                                    ? "title_extraordinary"
+                                                    : "title_ordinary"));
     attendance(&c, a, r);
     quorum(&c, a, r);
     agenda(&c, a);
@@ -397,7 +400,7 @@ int kopro_doc_minutes(struct kopro_doc_output *out, const struct kopro_assembly 
     if (r->n_resolutions == 0)
         kopro_doc__text(&c, KOPRO_PDF_BODY, kopro_i18n_s(c.t, "resolutions_empty"));
     for (size_t i = 0; i < r->n_resolutions && c.rc == 0; i++)
-        resolution(&c, a, &r->resolutions[i], i + 1);
+        kopro_doc__resolution(&c, a, &r->resolutions[i], i + 1, 0);
     signatures(&c, a, r);
     rc = kopro_doc__finish(&c, out);
 done:

@@ -13,7 +13,7 @@
 #include "kopro/error.h"
 #include "kopro/i18n.h"
 
-static const char *const docs[] = {"minutes"};
+static const char *const docs[] = {"minutes", "votes", "pcn", "statement"};
 static const char *const langs[] = {"fr", "nl", "de", "en"};
 
 /* The four languages of every document must define exactly the same keys. */

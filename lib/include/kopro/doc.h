@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kopro/accounts.h"
 #include "kopro/assembly.h"
 #include "kopro/hash.h"
 
@@ -63,6 +64,61 @@ struct kopro_doc_output {
  */
 int kopro_doc_minutes(struct kopro_doc_output *out, const struct kopro_assembly *a,
                       const struct kopro_doc_options *opts);
+
+/*
+ * Render the vote results of the assembly `a`: per resolution the majority
+ * required and its article (art. 3.88), pour / contre / abstention in owners
+ * and in shares with the percentage of votes cast, a bar chart drawn with
+ * cairo, the result, the names behind contre and abstention, and vote-cap
+ * adjustments (art. 3.87 §7) with the tallies before the cap; proxy-limit
+ * breaches; the signature blocks of the president and the secretary.
+ * Arguments, ownership and errors as kopro_doc_minutes().
+ * Source: Code civil art. 3.87 §7, §10, art. 3.88; ../shared/docs/legal-be.md.
+ */
+int kopro_doc_votes(struct kopro_doc_output *out, const struct kopro_assembly *a,
+                    const struct kopro_doc_options *opts);
+
+/*
+ * Render the building's accounts for the period of `m` (kopro/accounts.h):
+ * class 6 charges and class 7 income by PCN account (codes and labels from
+ * KoproGo's `accounts` table), with totals and the result, and the source
+ * of the movements (journal or expenses). The generation time defaults to
+ * the end of the period. Arguments, ownership and errors as
+ * kopro_doc_minutes().
+ * Source: Arrêté royal of 12 July 2012 (PCN of co-owners' associations).
+ */
+int kopro_doc_pcn(struct kopro_doc_output *out, const struct kopro_accounts *m,
+                  const struct kopro_doc_options *opts);
+
+/*
+ * Render the charge statement (décompte de charges) `item` of `s` (computed
+ * by kopro_accounts_statements() from `m`): the owner's share, each class-6
+ * account with the building's total and the owner's part (largest
+ * remainder, exact to the cent), working-capital provisions called and
+ * paid, reserve-fund calls shown apart, the balance due or credit and the
+ * calls not yet paid. Returns the errors of kopro_doc_minutes(), and
+ * KOPRO_EINVAL for an `item` out of range.
+ * Source: AR 12 July 2012; Code civil art. 3.86 §3; ../shared/docs/legal-be.md.
+ */
+int kopro_doc_statement(struct kopro_doc_output *out, const struct kopro_accounts *m,
+                        const struct kopro_statements *s, size_t item,
+                        const struct kopro_doc_options *opts);
+
+/*
+ * A detached, ASCII-armoured OpenPGP signature of `data` by the secret key
+ * `fingerprint` (40 hex digits) from the keyring `gnupghome` (NULL: GnuPG's
+ * default, $GNUPGHOME), made with GPGME; `gpg --verify FILE.asc FILE`
+ * accepts it. *out_asc (caller frees) receives the armoured text and
+ * *out_bytes its length.
+ * Returns 0; KOPRO_ENOTFOUND if no secret key has that fingerprint;
+ * KOPRO_EINVAL for a malformed fingerprint; KOPRO_ERROR for a GPGME failure
+ * (message carries gpgme_strerror). The key must not need a passphrase
+ * (batch use, no pinentry).
+ * Thread-safety: one GPGME context per call.
+ * Source: RFC 4880 §11.4 (detached signatures); GPGME manual, "Signing".
+ */
+int kopro_doc_sign(char **out_asc, size_t *out_bytes, const void *data, size_t data_bytes,
+                   const char *fingerprint, const char *gnupghome);
 
 /* Release the PDF held by `o` (wiped: it carries personal data); NULL allowed. */
 void kopro_doc_output_free(struct kopro_doc_output *o);

@@ -7,6 +7,7 @@
 #ifndef KOPRO_DOCSTORE_H
 #define KOPRO_DOCSTORE_H
 
+#include <libpq-fe.h>
 #include <stddef.h>
 
 #define KOPRO_DOCSTORE_DEFAULT "./var/documents"
@@ -24,5 +25,37 @@
  */
 int kopro_docstore_put(char **out_path, const char *store, const char *relpath, const void *data,
                        size_t data_bytes);
+
+/* What a stored document is, for kopro_docstore_register(). */
+struct kopro_docstore_entry {
+    const char *organization_id; /* uuid; may be NULL */
+    const char *building_id;     /* uuid, required (documents.building_id NOT NULL) */
+    const char *meeting_id;      /* uuid or NULL: documents.related_meeting_id */
+    const char *document_type;   /* KoproGo enum: "meeting_minutes", "financial_statement", ... */
+    const char *title;           /* documents.title (<= 255 bytes, cut at a UTF-8 boundary) */
+    const char *path;            /* absolute path of the stored file */
+    size_t size_bytes;           /* > 0 */
+    const char *kind;            /* kopro's name for audit metadata: "minutes", "votes", ... */
+    const char *lang;            /* "fr", ... */
+    const char *sha256;          /* hex of the file */
+    const char *input_sha256;    /* hex of the input fingerprint */
+    int set_minutes;             /* 1: also set meetings.minutes_document_id */
+};
+
+/*
+ * Register a stored document in KoproGo's database, in one transaction:
+ * insert a `documents` row (mime_type application/pdf), set
+ * meetings.minutes_document_id when e->set_minutes, and write an
+ * `audit_logs` row (event_type ReportGenerated, resource_type "document",
+ * metadata {kind, lang, sha256, input_sha256, path, meeting_id}). Never
+ * alters a table definition. *out_document_id (caller frees) receives the
+ * new documents.id; may be NULL.
+ * Returns 0, KOPRO_EINVAL for a missing building_id or size 0, or the errors
+ * of kopro_db_exec() (the transaction is then rolled back).
+ * Thread-safety: one connection per thread.
+ * Source: ../shared/docs/koprogo-schema.md (documents, meetings, audit_logs).
+ */
+int kopro_docstore_register(char **out_document_id, PGconn *db,
+                            const struct kopro_docstore_entry *e);
 
 #endif
