@@ -12,6 +12,7 @@
 #include "kopro/s3.h"
 #include "repo_internal.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +24,29 @@
 #define MAX_PARTS 10000
 #define RANGE_BYTES (8u * 1024 * 1024)
 
+/*
+ * Parts are uploaded by a helper thread while the caller fills the next part
+ * buffer (double buffering), so compression and encryption do not wait for
+ * the network. At most one part is in flight; the client (curl handle) is
+ * used by one thread at a time: the helper while a part is in flight, the
+ * caller only after joining it.
+ */
 struct s3_upload {
     struct kopro_repo *repo;
     char *key; /* full key, with the prefix */
     char *upload_id;
-    unsigned char *buf;
+    unsigned char *buf; /* being filled */
     size_t len, cap;
-    int parts;
+    int parts; /* parts handed to the uploader so far */
     char *etags[MAX_PARTS];
+    /* the part in flight */
+    pthread_t thr;
+    int busy;
+    unsigned char *fly;
+    size_t fly_len, fly_cap;
+    int fly_no;
+    int fly_rc;
+    char fly_msg[1024];
 };
 
 struct s3_download {
@@ -176,15 +192,31 @@ void kopro_repo_s3_close(struct kopro_repo *r)
     r->prefix = NULL;
 }
 
+/* Wait for the part in flight; returns its result (error message restored). */
+static int join_part(struct s3_upload *u)
+{
+    if (!u->busy)
+        return 0;
+    pthread_join(u->thr, NULL);
+    u->busy = 0;
+    if (u->fly_rc != 0)
+        return kopro_error_set(u->fly_rc, "%s", u->fly_msg);
+    if (u->fly_no == 1)
+        kopro_repo_fault_point("mid-upload");
+    return 0;
+}
+
 static void upload_free(struct s3_upload *u)
 {
     if (u == NULL)
         return;
+    join_part(u);
     for (int i = 0; i < u->parts; i++)
         free(u->etags[i]);
     free(u->key);
     free(u->upload_id);
     free(u->buf);
+    free(u->fly);
     free(u);
 }
 
@@ -213,21 +245,48 @@ int kopro_repo_s3_upload_begin(void **out, struct kopro_repo *r, const char *key
     return 0;
 }
 
+static void *part_thread(void *arg)
+{
+    struct s3_upload *u = arg;
+    u->fly_rc = kopro_s3_multipart_part(&u->etags[u->fly_no - 1], u->repo->s3, u->key,
+                                        u->upload_id, u->fly_no, u->fly, u->fly_len);
+    if (u->fly_rc != 0)
+        snprintf(u->fly_msg, sizeof(u->fly_msg), "%s", kopro_error_last());
+    return NULL;
+}
+
+/* Hand the filled buffer to the uploader thread (after the previous part is
+ * done) and continue with the other buffer. */
 static int flush_part(struct s3_upload *u)
 {
+    unsigned char *t;
+    size_t tcap;
     int rc;
     if (u->parts == MAX_PARTS)
         return kopro_error_set(KOPRO_ETOOBIG, "S3 object %s needs more than %d parts", u->key,
                                MAX_PARTS);
-    rc = kopro_s3_multipart_part(&u->etags[u->parts], u->repo->s3, u->key, u->upload_id,
-                                 u->parts + 1, u->buf, u->len);
+    rc = join_part(u);
     if (rc != 0)
         return rc;
-    u->parts++;
+    t = u->fly;
+    tcap = u->fly_cap;
+    u->fly = u->buf;
+    u->fly_cap = u->cap;
+    u->fly_len = u->len;
+    u->fly_no = ++u->parts;
+    u->fly_rc = 0;
+    u->buf = t;
+    u->cap = tcap;
     u->len = 0;
-    if (u->parts == 1)
-        kopro_repo_fault_point("mid-upload");
-    if (part_size(u->parts + 1) != u->cap) {
+    if (pthread_create(&u->thr, NULL, part_thread, u) != 0) {
+        /* no thread: upload in the caller */
+        part_thread(u);
+        if (u->fly_rc != 0)
+            return kopro_error_set(u->fly_rc, "%s", u->fly_msg);
+    } else {
+        u->busy = 1;
+    }
+    if (u->cap != part_size(u->parts + 1) || u->buf == NULL) {
         unsigned char *nb = realloc(u->buf, part_size(u->parts + 1));
         if (nb == NULL)
             return kopro_error_set(KOPRO_ERROR, "out of memory growing the part buffer");
@@ -264,6 +323,8 @@ int kopro_repo_s3_upload_commit(void *arg, unsigned *parts_out)
     int rc = 0;
     if (u->len > 0 || u->parts == 0)
         rc = flush_part(u);
+    if (rc == 0)
+        rc = join_part(u);
     if (rc == 0) {
         kopro_repo_fault_point("before-complete");
         rc = kopro_s3_multipart_complete(u->repo->s3, u->key, u->upload_id, u->etags, u->parts);
@@ -274,6 +335,7 @@ int kopro_repo_s3_upload_commit(void *arg, unsigned *parts_out)
         int code = kopro_error_last_code();
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s", kopro_error_last());
+        join_part(u); /* the client is free again */
         kopro_s3_multipart_abort(u->repo->s3, u->key, u->upload_id);
         kopro_error_set(code, "%s", msg);
     }
@@ -290,6 +352,7 @@ void kopro_repo_s3_upload_abort(void *arg)
         int code = kopro_error_last_code();
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s", kopro_error_last());
+        join_part(u); /* the client is free again */
         /* best effort: gc aborts it later otherwise */
         kopro_s3_multipart_abort(u->repo->s3, u->key, u->upload_id);
         kopro_error_set(code, "%s", msg);
