@@ -58,7 +58,11 @@ PY
 npid=$!
 i=0
 while [ ! -S "$KT_TMP/notify.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-NOTIFY_SOCKET="$KT_TMP/notify.sock" "$KOPRO_BIN/kopro-worker" run --concurrency 1 --grace 1 --poll-ms 200 2>"$KT_TMP/w2.log" &
+# Not ready without a database: no READY=1, exit 1.
+kt_expect_exit "no database: exit 1 and no READY=1" 1 env NOTIFY_SOCKET="$KT_TMP/notify.sock" KOPRO_DATABASE_URL="postgresql:///nodb?host=$KT_TMP/none" "$KOPRO_BIN/kopro-worker" run
+# exec keeps the shell's pid, so WATCHDOG_PID names the worker (sd_watchdog_enabled(3)).
+NOTIFY_SOCKET="$KT_TMP/notify.sock" WATCHDOG_USEC=400000 \
+    sh -c 'WATCHDOG_PID=$$ exec "$0" run --concurrency 1 --grace 1 --poll-ms 200' "$KOPRO_BIN/kopro-worker" 2>"$KT_TMP/w2.log" &
 w=$!
 kt_check "the long job starts" wait_for "(select state = 'running' from kopro.jobs where id = '$long')"
 kt_check "the next one is claimed ahead (prefetch) or still queued" wait_for "(select state in ('running', 'queued') from kopro.jobs where id = '$next')"
@@ -72,7 +76,7 @@ kt_check "nothing is left running" test "$(q "select count(*) from kopro.jobs wh
 kt_check "the job was cut short, not waited for (the release is logged)" grep -q "job=$long kind=test.sleep attempt=1 event=released" "$KT_TMP/w2.log"
 kt_check "no job process is left behind" sh -c "! pgrep -P $w"
 wait $npid 2>/dev/null
-kt_check "systemd got READY=1 then STOPPING=1" sh -c "grep -n 'READY=1' '$KT_TMP/notify.log' | cut -d: -f1 | head -1 | grep -qx 1 && grep -q 'STOPPING=1' '$KT_TMP/notify.log'"
+kt_check "systemd got READY=1 first, then WATCHDOG=1 pings, then STOPPING=1" sh -c "head -1 '$KT_TMP/notify.log' | grep -q 'READY=1' && test \$(grep -c 'READY=1' '$KT_TMP/notify.log') = 1 && grep -q '^WATCHDOG=1' '$KT_TMP/notify.log' && tail -1 '$KT_TMP/notify.log' | grep -q 'STOPPING=1'"
 
 echo "== the released job runs again"
 q "update kopro.jobs set payload = '{\"ms\": 10}' where id in ('$long', '$next')" >/dev/null
