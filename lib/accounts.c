@@ -158,8 +158,12 @@ static int check_shares(const struct kopro_accounts *m)
     if (m->building.total_tantiemes <= 0)
         return kopro_error_set(KOPRO_EINVAL, "buildings %s: total_tantiemes must be > 0",
                                nz(m->building.id));
-    for (size_t u = 0; u < m->n_units; u++)
+    for (size_t u = 0; u < m->n_units; u++) {
+        if (m->units[u].quota_e4 <= 0)
+            return kopro_error_set(KOPRO_EINVAL, "units %s (lot %s): quota must be > 0",
+                                   nz(m->units[u].id), nz(m->units[u].number));
         sum += m->units[u].quota_e4;
+    }
     if (sum != (i128)m->building.total_tantiemes * KOPRO_SHARE_SCALE) {
         char got[32];
         kopro_decimal_format(got, sizeof(got), (int64_t)sum, 4);
@@ -175,6 +179,14 @@ static int check_shares(const struct kopro_accounts *m)
     for (size_t i = 0; i < m->n_ownerships; i++) {
         if (m->ownerships[i].unit >= m->n_units || m->ownerships[i].owner >= m->n_owners) {
             rc = kopro_error_set(KOPRO_EINVAL, "unit_owners %s: unit or owner out of range",
+                                 nz(m->ownerships[i].id));
+            goto done;
+        }
+        if (m->ownerships[i].fraction_e5 <= 0 ||
+            m->ownerships[i].fraction_e5 > KOPRO_FRACTION_SCALE) {
+            rc = kopro_error_set(KOPRO_EINVAL,
+                                 "unit_owners %s: ownership_percentage is outside (0, 1]; "
+                                 "correct it",
                                  nz(m->ownerships[i].id));
             goto done;
         }

@@ -166,10 +166,19 @@ static int check_structure(const struct kopro_assembly *a)
                                "(art. 3.87 §5); correct units.quota or total_tantiemes",
                                nz(a->building.id), got, (long long)a->building.total_tantiemes);
     }
-    for (size_t i = 0; i < a->n_ownerships; i++)
+    for (size_t i = 0; i < a->n_ownerships; i++) {
         if (a->ownerships[i].unit >= a->n_units || a->ownerships[i].owner >= a->n_owners)
             return kopro_error_set(KOPRO_EINVAL, "unit_owners %s: unit or owner index out of range",
                                    nz(a->ownerships[i].id));
+        if (a->ownerships[i].fraction_e5 <= 0 || a->ownerships[i].fraction_e5 > KOPRO_FRACTION_SCALE) {
+            char got[32];
+            kopro_decimal_format(got, sizeof(got), a->ownerships[i].fraction_e5, 5);
+            return kopro_error_set(KOPRO_EINVAL,
+                                   "unit_owners %s: ownership_percentage %s is outside (0, 1]; "
+                                   "correct it",
+                                   nz(a->ownerships[i].id), got);
+        }
+    }
     for (size_t i = 0; i < a->n_proxies; i++)
         if (a->proxies[i].grantor >= a->n_owners ||
             (a->proxies[i].holder_owner != KOPRO_NONE && a->proxies[i].holder_owner >= a->n_owners))

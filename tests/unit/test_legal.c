@@ -622,6 +622,18 @@ static void test_legal__inconsistent_fractions_do_not_sum(void **state)
     kopro_assembly_free(a);
 }
 
+static void test_legal__inconsistent_fraction_out_of_range(void **state)
+{
+    struct kopro_assembly *a = small_valid();
+    size_t extra = tb_owner(a, "Extra", KOPRO_ATTEND_ABSENT);
+    (void)state;
+    /* -0.5 and 1.5 sum to 1 but are no ownership fractions */
+    a->ownerships[0].fraction_e5 = 150000;
+    tb_own(a, 0, extra, -50000);
+    expect_einval(a, "unit_owners uo-1", "outside (0, 1]");
+    kopro_assembly_free(a);
+}
+
 static void test_legal__inconsistent_unknown_majority(void **state)
 {
     struct kopro_assembly *a = small_valid();
@@ -1156,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_legal__art_3_87_7_syndic_may_not_hold_proxy),
         cmocka_unit_test(test_legal__inconsistent_quotas_do_not_sum),
         cmocka_unit_test(test_legal__inconsistent_fractions_do_not_sum),
+        cmocka_unit_test(test_legal__inconsistent_fraction_out_of_range),
         cmocka_unit_test(test_legal__inconsistent_unknown_majority),
         cmocka_unit_test(test_legal__inconsistent_vote_on_unit_not_held),
         cmocka_unit_test(test_legal__inconsistent_voting_power_differs_from_quota),
