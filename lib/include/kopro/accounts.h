@@ -167,9 +167,10 @@ void kopro_accounts_free(struct kopro_accounts *m);
  *
  * out: receives the statements; free with kopro_statements_free().
  * m:   the model (borrowed).
- * Returns 0, or KOPRO_EINVAL when the shares are inconsistent (units' quotas
- * not summing to total_tantiemes, a lot whose active fractions do not sum to
- * 1; the message names the row), KOPRO_ERROR on allocation failure.
+ * Returns 0, or KOPRO_EINVAL when the shares are inconsistent (a quota <= 0,
+ * units' quotas not summing to total_tantiemes, a fraction outside (0, 1], a
+ * lot whose active fractions do not sum to 1; the message names the row),
+ * KOPRO_ERROR on allocation failure.
  * Thread-safety: reentrant.
  * Source: AR 12 July 2012; Code civil art. 3.86 §3 (two funds); legal-be.md.
  */

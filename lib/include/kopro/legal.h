@@ -168,8 +168,10 @@ struct kopro_legal_result {
  * a:   the model (borrowed, not modified).
  * Returns 0, or KOPRO_EINVAL with no result when the data is inconsistent; the
  * message names the row (table and id) and the rule:
- *   - buildings.total_tantiemes <= 0, or the units' quotas do not sum to it;
- *   - a unit whose active unit_owners fractions do not sum to 1;
+ *   - buildings.total_tantiemes <= 0, a unit quota <= 0, or the units' quotas
+ *     not summing to total_tantiemes;
+ *   - an ownership fraction outside (0, 1], or a unit whose active
+ *     unit_owners fractions do not sum to 1;
  *   - resolutions.majority_required not Absolute|TwoThirds|FourFifths|Unanimity;
  *   - a vote on a unit its owner does not hold at the meeting date;
  *   - a vote whose voting_power differs from the unit's quota;
