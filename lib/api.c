@@ -486,13 +486,36 @@ static const struct {
  * (any organization for a superadmin) and pick the job's organization into
  * org_out (37 bytes; "" = none). Returns 0, or -1 with the reply set.
  */
-static int check_refs(PGconn *db, const struct kopro_jwt_claims *c, const json_t *payload,
+static int check_refs(PGconn *db, const struct kopro_jwt_claims *c, json_t *payload,
                       char org_out[37], struct reply *r)
 {
     const char *token_org = c->role == KOPRO_ROLE_SUPERADMIN ? NULL : c->organization_id;
     int found_org = 0;
 
     snprintf(org_out, 37, "%s", c->organization_id != NULL ? c->organization_id : "");
+    if (c->role != KOPRO_ROLE_SUPERADMIN) {
+        /* an id kopro-api cannot check could name another organization's row */
+        const char *key;
+        const json_t *val;
+        json_object_foreach(payload, key, val)
+        {
+            size_t kl = strlen(key);
+            int known = 0;
+            (void)val;
+            if (kl < 3 || strcmp(key + kl - 3, "_id") != 0)
+                continue;
+            for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++)
+                known |= strcmp(key, refs[i].field) == 0;
+            if (!known) {
+                reply_error(r, 400,
+                            "payload field \"%.64s\" is not a reference kopro-api can check "
+                            "against your organization; use meeting_id, building_id, owner_id, "
+                            "unit_id or user_id",
+                            key);
+                return -1;
+            }
+        }
+    }
     for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
         const json_t *v = json_object_get(payload, refs[i].field);
         const char *params[2];

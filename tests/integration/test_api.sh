@@ -260,6 +260,7 @@ kt_check "syndic A asks minutes of B's meeting → 404" expect 404 'not found' -
 kt_check "syndic A asks PCN of B's building → 404" expect 404 'not found' -- POST /api/v1/buildings/$BLD_B/pcn "$T_SYNDIC_A"
 kt_check "accountant A asks statements of B's building → 404" expect 404 'not found' -- POST /api/v1/buildings/$BLD_B/statements "$T_ACCOUNTANT_A" '{"lang":"nl"}'
 kt_check "unknown meeting → 404" expect 404 'not found' -- POST /api/v1/meetings/$ORG_A/vote-results "$T_SYNDIC_A"
+kt_check "an id field kopro-api cannot check → 400" expect 400 'not a reference' -- POST /api/v1/meetings/$MTG_A/minutes "$T_SYNDIC_A" "{\"document_id\":\"$MTG_B\"}"
 kt_check "path id and body id disagree → 400" expect 400 'contradicts' -- POST /api/v1/meetings/$MTG_A/minutes "$T_SYNDIC_A" "{\"meeting_id\":\"$MTG_B\"}"
 
 # Jobs of organization B, and GDPR exports of two owners of A, made directly in SQL
