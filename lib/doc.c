@@ -1,6 +1,7 @@
 /* Common machinery of the document renderers; see kopro/doc.h. */
 #include "doc_internal.h"
 
+#include "kopro/docstore.h"
 #include "kopro/error.h"
 #include "kopro/fs.h"
 #include "kopro/hash.h"
@@ -203,4 +204,95 @@ int kopro_doc_write(const struct kopro_doc_output *o, const char *path)
     }
     rc = kopro_fs_write_file_atomic(path, o->pdf, o->pdf_bytes, 0640);
     return rc != 0 ? kopro_error_wrap(rc, "output %s", path) : 0;
+}
+
+int kopro_doc_store(json_t **out_result, PGconn *db, const char *store, const char *relpath,
+                    const struct kopro_doc_output *doc, struct kopro_docstore_entry *e)
+{
+    char *path = NULL, *doc_id = NULL;
+    int rc;
+
+    *out_result = NULL;
+    rc = kopro_docstore_put(&path, store, relpath, doc->pdf, doc->pdf_bytes);
+    if (rc == 0 && db != NULL) {
+        e->path = path;
+        e->size_bytes = doc->pdf_bytes;
+        e->sha256 = doc->sha256;
+        e->input_sha256 = doc->input_sha256;
+        rc = kopro_docstore_register(&doc_id, db, e);
+    }
+    if (rc == 0) {
+        *out_result = json_pack("{s:s, s:s, s:I, s:s, s:i, s:s?, s:s, s:s?}", "path", path,
+                                "content_type", "application/pdf", "size_bytes",
+                                (json_int_t)doc->pdf_bytes, "sha256", doc->sha256, "pages",
+                                doc->pages, "lang", e->lang, "input_sha256", doc->input_sha256,
+                                "document_id", doc_id);
+        if (*out_result == NULL)
+            rc = kopro_error_set(KOPRO_ERROR, "out of memory building a job result");
+    }
+    free(path);
+    free(doc_id);
+    return rc;
+}
+
+int kopro_doc_payload_options(struct kopro_doc_options *o, const json_t *payload, const char *kind)
+{
+    const json_t *l = json_object_get(payload, "lang");
+    const json_t *f = json_object_get(payload, "final");
+    const json_t *g = json_object_get(payload, "generated_at");
+    time_t t = 0;
+    memset(o, 0, sizeof(*o));
+    o->lang = "fr";
+    if (l != NULL && (!json_is_string(l) || !kopro_i18n_lang_valid(json_string_value(l))))
+        return kopro_error_set(KOPRO_EINVAL, "%s: payload.lang must be fr, nl, de or en", kind);
+    if (l != NULL)
+        o->lang = json_string_value(l);
+    if (f != NULL && !json_is_boolean(f))
+        return kopro_error_set(KOPRO_EINVAL, "%s: payload.final must be true or false", kind);
+    o->final = json_is_true(f);
+    if (g != NULL && (!json_is_string(g) || kopro_i18n_parse_time(&t, json_string_value(g)) != 0))
+        return kopro_error_set(KOPRO_EINVAL, "%s: payload.generated_at must be an ISO 8601 timestamp",
+                               kind);
+    o->generated_at_utc = t;
+    return 0;
+}
+
+static int is_uuid(const char *s)
+{
+    if (s == NULL || strlen(s) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char ch = s[i];
+        if (dash ? ch != '-'
+                 : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
+            return 0;
+    }
+    return 1;
+}
+
+int kopro_doc_payload_uuid(const char **out, const json_t *payload, const char *key, int required,
+                           const char *kind)
+{
+    const json_t *v = json_object_get(payload, key);
+    *out = NULL;
+    if (v == NULL && !required)
+        return 0;
+    if (!json_is_string(v) || !is_uuid(json_string_value(v)))
+        return kopro_error_set(KOPRO_EINVAL, "%s: payload.%s must be a uuid string", kind, key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int kopro_doc_payload_date(const char **out, const json_t *payload, const char *key,
+                           const char *kind)
+{
+    const json_t *v = json_object_get(payload, key);
+    const char *s = json_string_value(v);
+    time_t t;
+    *out = NULL;
+    if (s == NULL || strlen(s) != 10 || kopro_i18n_parse_time(&t, s) != 0)
+        return kopro_error_set(KOPRO_EINVAL, "%s: payload.%s must be a date YYYY-MM-DD", kind, key);
+    *out = s;
+    return 0;
 }

@@ -118,4 +118,23 @@ TZ=Pacific/Auckland "$PDF" votes --meeting "$MEETING" -o "$KT_TMP/tz1.pdf" 2>/de
 TZ=America/Los_Angeles LC_ALL=C "$PDF" votes --meeting "$MEETING" -o "$KT_TMP/tz2.pdf" 2>/dev/null
 kt_check "votes: same bytes under two TZ" cmp "$KT_TMP/tz1.pdf" "$KT_TMP/tz2.pdf"
 
+# Jobs pdf.votes, pdf.pcn, pdf.statements through the queue and the worker.
+export KOPRO_DOCUMENT_STORE="file://$KT_TMP/jobstore"
+ORG=$(q "select organization_id from buildings where id = '$BUILDING'")
+J1=$("$KOPRO_BIN/kopro-queue" enqueue pdf.votes --org "$ORG" --payload "{\"meeting_id\":\"$MEETING\",\"lang\":\"de\"}")
+J2=$("$KOPRO_BIN/kopro-queue" enqueue pdf.pcn --org "$ORG" --payload "{\"building_id\":\"$BUILDING\",\"from\":\"$FROM\",\"to\":\"$TO\"}")
+J3=$("$KOPRO_BIN/kopro-queue" enqueue pdf.statements --org "$ORG" --payload "{\"building_id\":\"$BUILDING\",\"from\":\"$FROM\",\"to\":\"$TO\",\"lang\":\"en\",\"final\":true}")
+kt_expect_exit "pdf.pcn with from after to is refused at enqueue (exit 4)" 4 "$KOPRO_BIN/kopro-queue" enqueue pdf.pcn --payload "{\"building_id\":\"$BUILDING\",\"from\":\"$TO\",\"to\":\"$FROM\"}"
+kt_expect_exit "pdf.statements with a malformed owner is refused (exit 4)" 4 "$KOPRO_BIN/kopro-queue" enqueue pdf.statements --payload "{\"building_id\":\"$BUILDING\",\"from\":\"$FROM\",\"to\":\"$TO\",\"owner_id\":\"x\"}"
+kt_check "worker --once runs the three jobs" "$KOPRO_BIN/kopro-worker" run --once --concurrency 1
+for j in "$J1" "$J2" "$J3"; do
+    kt_check "job $(q "select kind from kopro.jobs where id = '$j'") succeeded" test "$(q "select state from kopro.jobs where id = '$j'")" = succeeded
+done
+kt_check "pdf.votes result file is a valid PDF" valid_pdf "$(q "select result->>'path' from kopro.jobs where id = '$J1'")"
+kt_check "pdf.pcn result file is a valid PDF" valid_pdf "$(q "select result->>'path' from kopro.jobs where id = '$J2'")"
+kt_check "pdf.statements wrote one file per statement" \
+    test "$(q "select result->>'count' from kopro.jobs where id = '$J3'")" = "$NST"
+kt_check "pdf.statements files registered in documents" \
+    test "$(q "select count(*) from documents d join kopro.jobs j on j.id = '$J3' where d.id::text in (select f->>'document_id' from jsonb_array_elements(j.result->'files') f)")" = "$NST"
+
 kt_done

@@ -17,6 +17,8 @@
 #ifndef KOPRO_DOC_H
 #define KOPRO_DOC_H
 
+#include <jansson.h>
+#include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,6 +121,35 @@ int kopro_doc_statement(struct kopro_doc_output *out, const struct kopro_account
  */
 int kopro_doc_sign(char **out_asc, size_t *out_bytes, const void *data, size_t data_bytes,
                    const char *fingerprint, const char *gnupghome);
+
+struct kopro_docstore_entry;
+
+/*
+ * Keep a rendered document in the document store `store` (kopro/docstore.h)
+ * at `relpath`, register it in KoproGo's database when `db` is non-NULL
+ * (documents row, meetings.minutes_document_id when e->set_minutes,
+ * audit_logs ReportGenerated; e's path, size and hashes are filled here),
+ * and build the job result {"path", "content_type": "application/pdf",
+ * "size_bytes", "sha256", "pages", "lang", "input_sha256", "document_id"}.
+ * *out_result: new reference (json_decref), NULL on error.
+ * Returns 0 or the errors of kopro_docstore_put() / kopro_docstore_register().
+ */
+int kopro_doc_store(json_t **out_result, PGconn *db, const char *store, const char *relpath,
+                    const struct kopro_doc_output *doc, struct kopro_docstore_entry *e);
+
+/*
+ * Job payload helpers (jobs/pdf_*.c). kopro_doc_payload_options() checks and
+ * reads "lang" (fr|nl|de|en, default fr), "final" (bool, default false) and
+ * "generated_at" (ISO 8601, optional) into *o (strings borrowed from the
+ * payload). kopro_doc_payload_uuid() / _date() read a required member that
+ * must be a uuid / a YYYY-MM-DD date; `required` 0 allows it to be absent
+ * (*out NULL). All return 0 or KOPRO_EINVAL naming "<kind>: payload.<key>".
+ */
+int kopro_doc_payload_options(struct kopro_doc_options *o, const json_t *payload, const char *kind);
+int kopro_doc_payload_uuid(const char **out, const json_t *payload, const char *key, int required,
+                           const char *kind);
+int kopro_doc_payload_date(const char **out, const json_t *payload, const char *key,
+                           const char *kind);
 
 /* Release the PDF held by `o` (wiped: it carries personal data); NULL allowed. */
 void kopro_doc_output_free(struct kopro_doc_output *o);
