@@ -120,6 +120,18 @@ kt_check "the job wrote one GdprDataExported audit row with counts and the sha25
             and metadata->>'sha256' ~ '^[0-9a-f]{64}$' and (metadata->>'rows')::int > 0
             and metadata::text not like '%@%'")" = 1
 
+expire_run() {
+    q "update kopro.jobs set result = jsonb_set(result, '{expires_at}', '\"2000-01-01T00:00:00Z\"') where id = '$JOB'" >/dev/null &&
+        EJOB=$("$KOPRO_BIN/kopro-queue" enqueue gdpr.expire) &&
+        "$KOPRO_BIN/kopro-worker" --once >/dev/null 2>&1 &&
+        echo "$EJOB" >"$KT_TMP/ejob"
+}
+kt_check "gdpr.expire runs after the download window" expire_run
+ARCHIVE=$(q "select result->>'path' from kopro.jobs where id = '$JOB'")
+kt_check "the expired archive is deleted and the result marked deleted (API answers 410)" test \
+    "$(test -e "$ARCHIVE" && echo present || echo gone) $(q "select (result->>'deleted') || ' ' || (select result->>'deleted' from kopro.jobs where id = '$(cat "$KT_TMP/ejob" 2>/dev/null)')
+                                                            from kopro.jobs where id = '$JOB'")" = "gone true 1"
+
 echo "== gdpr export: errors"
 kt_expect_exit "unknown user exits 3" 3 "$GDPR" export --user 00000000-0000-4000-8000-000000000000 -o "$OUT/x.zip"
 kt_expect_exit "a user id that is not a uuid exits 4" 4 "$GDPR" export --user 42 -o "$OUT/x.zip"
