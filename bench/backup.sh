@@ -53,7 +53,7 @@ PG_DUMP=/usr/lib/postgresql/15/bin/pg_dump
 make_db() {
     db=$1
     mb=$2
-    rows=$((mb * 4300))
+    rows=$((mb * 4450))
     kt_psql -d postgres -c "drop database if exists $db" >/dev/null
     kt_psql -d postgres -c "create database $db" >/dev/null
     kt_psql -d "$db" >/dev/null <<SQL || return 1

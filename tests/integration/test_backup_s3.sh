@@ -42,19 +42,19 @@ kb_s3_keys() {
             "$S3_ENDPOINT/$S3_BUCKET/?list-type=2&prefix=$1" | grep -o '<Key>[^<]*</Key>' | wc -l
 }
 
-kb_make_db kb_src || exit 1
+kb_make_db kbs_src || exit 1
 # ~14 MB of hex text: a multi-part (5 MiB parts) object after zstd
-kt_psql -d kb_src -c "create table notes as select i, md5(i::text) || md5((i*7)::text) as t from generate_series(1, 200000) i" >/dev/null
-SRC=$(kt_db_url kb_src)
+kt_psql -d kbs_src -c "create table notes as select i, md5(i::text) || md5((i*7)::text) as t from generate_series(1, 200000) i" >/dev/null
+SRC=$(kt_db_url kbs_src)
 
 kt_check "run into S3 (path style, SigV4)" "$B" run --repo "$REPO" --db "$SRC" --json
 cp "$KT_TMP/check.out" "$KT_TMP/run1.json"
 ID=$(jq -r .id "$KT_TMP/run1.json")
 kt_check "the object took several multipart parts" test "$(jq .ciphertext.parts "$KT_TMP/run1.json")" -ge 2
 kt_check "list shows it" test "$("$B" list --repo "$REPO" --json | jq -r '.[-1].id')" = "$ID"
-kt_psql -d postgres -c "create database kb_s3_restored" >/dev/null
-kt_check "restore from S3" "$B" restore "$ID" --repo "$REPO" --to "$(kt_db_url kb_s3_restored)"
-kt_check "restored database equals the source" kb_same_db kb_src kb_s3_restored
+kt_psql -d postgres -c "create database kbs_restored" >/dev/null
+kt_check "restore from S3" "$B" restore "$ID" --repo "$REPO" --to "$(kt_db_url kbs_restored)"
+kt_check "restored database equals the source" kb_same_db kbs_src kbs_restored
 kt_check "verify from S3" "$B" verify --latest --repo "$REPO"
 
 # 20% of requests fail (500, 503, reset, 2 s delay) behind the proxy.
@@ -74,10 +74,10 @@ kt_check "no request failed signature verification" sh -c "! grep -q ' auth:' '$
 kt_check "verify through 20% faults" env KOPRO_S3_ENDPOINT="$PROXY" "$B" verify "$ID2" --repo "$REPO"
 kt_check "same plaintext size as the fault-free run" \
     test "$(jq .plaintext.size_bytes "$KT_TMP/run1.json")" = "$(jq .plaintext.size_bytes "$KT_TMP/run2.json")"
-kt_psql -d postgres -c "create database kb_s3_faulty" >/dev/null
+kt_psql -d postgres -c "create database kbs_faulty" >/dev/null
 kt_check "restore through 20% faults" \
-    env KOPRO_S3_ENDPOINT="$PROXY" "$B" restore "$ID2" --repo "$REPO" --to "$(kt_db_url kb_s3_faulty)"
-kt_check "and it equals the source" kb_same_db kb_src kb_s3_faulty
+    env KOPRO_S3_ENDPOINT="$PROXY" "$B" restore "$ID2" --repo "$REPO" --to "$(kt_db_url kbs_faulty)"
+kt_check "and it equals the source" kb_same_db kbs_src kbs_faulty
 
 n=$("$B" list --repo "$REPO" --json | jq length)
 kt_expect_exit "endpoint down: clear failure" 1 \
@@ -97,6 +97,13 @@ kt_check "no incomplete multipart upload is left" test "$(kb_s3_uploads)" = 0
 kt_check "no orphan object is left: one object per manifest" \
     test "$(kb_s3_keys prod/kopro/data/)" = "$(kb_s3_keys prod/kopro/manifests/)"
 kt_check "list shows exactly one more backup" test "$("$B" list --repo "$REPO" --json | jq length)" = $((n + 1))
+
+# Credentials from an AWS-style credentials file instead of the environment.
+umask 077
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_ACCESS_KEY" "$S3_SECRET_KEY" >"$KT_TMP/credentials"
+kt_check "credentials from KOPRO_S3_CREDENTIALS_FILE" \
+    env -u KOPRO_S3_ACCESS_KEY -u KOPRO_S3_SECRET_KEY KOPRO_S3_CREDENTIALS_FILE="$KT_TMP/credentials" \
+    "$B" list --repo "$REPO"
 
 # Credentials and bucket errors.
 kt_expect_exit "wrong secret: clear error" 1 \
