@@ -43,8 +43,8 @@ kt_expect_exit "plan-retention: unknown zone" 4 sh -c "'$B' plan-retention --tz 
 kt_expect_exit "plan-retention: negative count is a usage error" 2 "$B" plan-retention --keep-daily -1
 
 # One real backup, then a history made from it (same object, other ids).
-kb_make_db kb_src || exit 1
-SRC=$(kt_db_url kb_src)
+kb_make_db kbr_src || exit 1
+SRC=$(kt_db_url kbr_src)
 kt_check "run" "$B" run --db "$SRC" --recipient "$KT_FPR"
 REAL=$(ls "$REPO/manifests" | sed 's/\.json$//')
 for t in 2026-01-05T01:00:00Z 2026-02-10T01:00:00Z 2026-03-28T23:30:00Z 2026-03-29T01:30:00Z \

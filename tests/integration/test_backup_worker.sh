@@ -7,17 +7,17 @@
 
 kt_pg_start || exit 1
 kt_gpg_setup || exit 1
-kt_fixture_db kb_fx || exit 1
-export KOPRO_DATABASE_URL=$(kt_db_url kb_fx)
+kt_fixture_db kbw_fx || exit 1
+export KOPRO_DATABASE_URL=$(kt_db_url kbw_fx)
 export KOPRO_BACKUP_REPO="file://$KT_TMP/repo" KOPRO_BACKUP_RECIPIENTS="$KT_FPR"
 export KOPRO_GNUPGHOME="$GNUPGHOME" KOPRO_BACKUP_METRICS="$KT_TMP/backup.prom"
 W="$KOPRO_BIN/kopro-worker"
 
 enqueue() {
-    kt_psql -d kb_fx -tAc "select kopro.enqueue('$1', '$2'::jsonb, NULL)"
+    kt_psql -d kbw_fx -tAc "select kopro.enqueue('$1', '$2'::jsonb, NULL)"
 }
 job() {
-    kt_psql -d kb_fx -tAc "select $2 from kopro.jobs where id = '$1'"
+    kt_psql -d kbw_fx -tAc "select $2 from kopro.jobs where id = '$1'"
 }
 
 J1=$(enqueue backup.run '{}')
@@ -30,13 +30,13 @@ kt_check "its result carries size and sha256" \
     test "$(job "$J1" "(result->>'size_bytes')::bigint > 0 and length(result->>'sha256') = 64")" = t
 kt_check "the worker wrote the metrics" grep -q '^kopro_backup_last_result{.*} 1$' "$KT_TMP/backup.prom"
 
-kt_psql -d postgres -c "create database kb_fx_copy" >/dev/null
+kt_psql -d postgres -c "create database kbw_fx_copy" >/dev/null
 kt_check "gpg -d | zstd -d | pg_restore of the fixture backup" \
-    sh -c "gpg --batch -q -d '$KT_TMP/repo/data/$ID.dump.zst.gpg' | zstd -d -q | pg_restore --exit-on-error -d kb_fx_copy"
-kt_check "the restored fixture equals the source, table by table" kb_same_db kb_fx kb_fx_copy kopro.jobs
+    sh -c "gpg --batch -q -d '$KT_TMP/repo/data/$ID.dump.zst.gpg' | zstd -d -q | pg_restore --exit-on-error -d kbw_fx_copy"
+kt_check "the restored fixture equals the source, table by table" kb_same_db kbw_fx kbw_fx_copy kopro.jobs
 # the dump is the snapshot taken while the job ran: the job is 'running' in it
 kt_check "snapshot consistency: the backup job is running in its own backup" \
-    test "$(kt_psql -d kb_fx_copy -tAc "select state from kopro.jobs where id = '$J1'")" = running
+    test "$(kt_psql -d kbw_fx_copy -tAc "select state from kopro.jobs where id = '$J1'")" = running
 
 J2=$(enqueue backup.verify '{"restore_check": true}')
 J3=$(enqueue backup.prune '{"dry_run": true}')
