@@ -6,17 +6,25 @@
  * payload: {"user_id": uuid, "dry_run": bool (default false)}
  * result:  {"erased": bool, "dry_run": bool, "pseudonym", "tombstone_id",
  *           "tables": {"votes": {"deleted", "updated", "restricted"}, ...}}
- *          or {"erased": false, "holds", "detail"} when refused.
+ *          or {"erased": false, "holds", "detail", "path" (the reply letter, a PDF
+ *          in the building's language, in the document store), "content_type",
+ *          "lang"} when refused.
  * Needs KOPRO_GDPR_KEY (config) and migration 0100_gdpr.
  */
 #include "jobs.h"
 
+#include "kopro/config.h"
+#include "kopro/docstore.h"
 #include "kopro/error.h"
 #include "kopro/gdpr.h"
+#include "kopro/hash.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 static int validate(const json_t *payload)
 {
@@ -46,8 +54,27 @@ static int run(struct kopro_job_ctx *ctx)
     rc = kopro_gdpr_erase(rep, ctx->db, ctx->cfg, json_string_value(json_object_get(ctx->payload, "user_id")),
                           dry);
     if (rc == KOPRO_ERETAINED && rep->held) {
-        ctx->result = json_pack("{s:b, s:s, s:s}", "erased", 0, "holds", rep->holds, "detail", rep->hold_detail);
-        rc = ctx->result != NULL ? 0 : kopro_error_set(KOPRO_ERROR, "gdpr.erase: out of memory");
+        /* The reply letter, in the building's language, into the document store. */
+        unsigned char *pdf = NULL, rnd[16];
+        size_t n = 0;
+        char name[64], hex[33], *path = NULL;
+        rc = kopro_gdpr_hold_letter(&pdf, &n, rep, kopro_config_get(ctx->cfg, "KOPRO_FONT_DIR", NULL),
+                                    (long long)time(NULL));
+        if (rc == 0 && getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            rc = kopro_error_set(KOPRO_ERROR, "gdpr.erase: getrandom() failed; retry");
+        if (rc == 0) {
+            kopro_hex_encode(rnd, sizeof rnd, hex);
+            snprintf(name, sizeof name, "gdpr/%s-refusal-%s.pdf", hex, rep->lang);
+            rc = kopro_docstore_put(&path, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL), name, pdf, n);
+        }
+        if (rc == 0) {
+            ctx->result = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "erased", 0, "holds", rep->holds, "detail",
+                                    rep->hold_detail, "path", path, "content_type", "application/pdf", "lang",
+                                    rep->lang);
+            rc = ctx->result != NULL ? 0 : kopro_error_set(KOPRO_ERROR, "gdpr.erase: out of memory");
+        }
+        free(path);
+        free(pdf);
         goto done;
     }
     if (rc != 0)

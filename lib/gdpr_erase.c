@@ -267,6 +267,8 @@ static int check_holds(struct ctx *c)
         goto done;
     if (strcmp(PQgetvalue(res, 0, 0), "0") != 0) {
         rep->held = 1;
+        rep->unpaid_count = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(rep->unpaid_amount, sizeof rep->unpaid_amount, "%s", PQgetvalue(res, 0, 1));
         snprintf(rep->holds + strlen(rep->holds), sizeof rep->holds - strlen(rep->holds), "%sunpaid_balance",
                  rep->holds[0] ? "," : "");
         snprintf(rep->hold_detail + strlen(rep->hold_detail), sizeof rep->hold_detail - strlen(rep->hold_detail),
@@ -285,6 +287,8 @@ static int check_holds(struct ctx *c)
         goto done;
     if (strcmp(PQgetvalue(res, 0, 0), "0") != 0) {
         rep->held = 1;
+        rep->pending_calls = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(rep->pending_until, sizeof rep->pending_until, "%s", PQgetvalue(res, 0, 1));
         snprintf(rep->holds + strlen(rep->holds), sizeof rep->holds - strlen(rep->holds),
                  "%spending_call_for_funds", rep->holds[0] ? "," : "");
         snprintf(rep->hold_detail + strlen(rep->hold_detail), sizeof rep->hold_detail - strlen(rep->hold_detail),
@@ -301,6 +305,16 @@ static int check_holds(struct ctx *c)
         goto done;
     if (PQntuples(res) > 0) {
         rep->held = 1;
+        rep->litigation = 1;
+        /* the latest end wins; an open-ended hold ("further notice") wins over any date */
+        for (int r = 0; r < PQntuples(res); r++) {
+            const char *u = PQgetvalue(res, r, 1);
+            if (strcmp(u, "further notice") == 0 || r == 0 || (rep->litigation_until[0] != '\0' && strcmp(u, rep->litigation_until) > 0))
+                snprintf(rep->litigation_until, sizeof rep->litigation_until, "%s",
+                         strcmp(u, "further notice") == 0 ? "" : u);
+            if (strcmp(u, "further notice") == 0)
+                break;
+        }
         snprintf(rep->holds + strlen(rep->holds), sizeof rep->holds - strlen(rep->holds), "%slitigation",
                  rep->holds[0] ? "," : "");
         for (int r = 0; r < PQntuples(res); r++)
@@ -408,6 +422,19 @@ static int erase_impl(struct kopro_gdpr_erase_report *report, PGconn *db, const 
     c.params[3] = names.data;
     c.params[4] = NULL; /* no tombstone yet */
     c.params[5] = years_s;
+    rc = exec6(&c, &res, "GDPR erase: language and name",
+               P_CTE "SELECT coalesce((SELECT lower(cv.language) FROM public.convocations cv"
+                     " WHERE cv.building_id IN (SELECT u.building_id FROM public.units u JOIN public.unit_owners uo"
+                     " ON uo.unit_id = u.id WHERE uo.owner_id IN " MINE ")"
+                     " ORDER BY cv.meeting_date DESC, cv.id LIMIT 1), 'fr'),"
+                     " (SELECT btrim(us.first_name || ' ' || us.last_name) FROM public.users us WHERE us.id = p.uid)"
+                     " FROM p");
+    if (rc != 0)
+        goto done;
+    snprintf(report->lang, sizeof report->lang, "%s", PQgetvalue(res, 0, 0));
+    snprintf(report->person_name, sizeof report->person_name, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    res = NULL;
     rc = reuse_tombstone == NULL ? check_holds(&c) : 0;
     if (rc != 0)
         goto done;

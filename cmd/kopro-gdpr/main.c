@@ -17,7 +17,7 @@
 
 static const char usage_text[] =
     "usage: kopro-gdpr export --user UUID -o FILE.zip [--quiet]\n"
-    "       kopro-gdpr erase --user UUID [--dry-run]\n"
+    "       kopro-gdpr erase --user UUID [--dry-run] [--letter FILE.pdf]\n"
     "       kopro-gdpr tombstones dump [--since ISO8601]\n"
     "       kopro-gdpr tombstones apply FILE.json\n"
     "       kopro-gdpr register [--json]\n"
@@ -36,7 +36,8 @@ static const char usage_text[] =
     "            in one transaction: legal holds first (unpaid contributions, an open\n"
     "            call for funds, a row in kopro.gdpr_legal_holds): if one applies,\n"
     "            nothing changes, the reasons, the end of the hold and the right to\n"
-    "            complain to the APD/GBA are printed, exit 5. Otherwise contact data\n"
+    "            complain to the APD/GBA are printed (and, with --letter, written as\n"
+    "            a PDF reply letter in the building's language), exit 5. Otherwise contact data\n"
     "            is deleted, names become a stable pseudonym, records kept for their\n"
     "            retention are listed as restricted, and a tombstone of keyed hashes\n"
     "            is left in kopro.gdpr_tombstones. Prints per table what changed.\n"
@@ -138,7 +139,24 @@ done:
     return 0;
 }
 
-static int cmd_erase(const char *user, int dry_run)
+static int write_letter(const struct kopro_gdpr_erase_report *rep, const struct kopro_config *cfg,
+                        const char *path)
+{
+    unsigned char *pdf = NULL;
+    size_t n = 0;
+    long long now = (long long)time(NULL);
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde != NULL && *sde != '\0')
+        now = strtoll(sde, NULL, 10);
+    int rc = kopro_gdpr_hold_letter(&pdf, &n, rep, kopro_config_get(cfg, "KOPRO_FONT_DIR", NULL), now);
+    rc = rc ? rc : kopro_fs_write_file_atomic(path, pdf, n, 0600);
+    if (rc == 0)
+        printf("Reply letter (%s): %s\n", rep->lang, path);
+    free(pdf);
+    return rc;
+}
+
+static int cmd_erase(const char *user, int dry_run, const char *letter)
 {
     struct kopro_config *cfg = NULL;
     PGconn *db = NULL;
@@ -153,6 +171,11 @@ static int cmd_erase(const char *user, int dry_run)
                rep->hold_detail);
         printf("Nothing was changed. The person may lodge a complaint with the Belgian data "
                "protection authority (APD/GBA, rue de la Presse 35, 1000 Bruxelles) (art. 77).\n");
+        if (letter != NULL) {
+            int lrc = write_letter(rep, cfg, letter);
+            if (lrc != 0)
+                rc = lrc;
+        }
     } else if (rc == 0) {
         printf("%s user %s, pseudonym \"%s\"%s%s\n", dry_run ? "Dry run: would erase" : "Erased", user,
                rep->pseudonym, rep->tombstone_id[0] ? ", tombstone " : "", rep->tombstone_id);
@@ -212,14 +235,15 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"dry-run", no_argument, NULL, 'n'},
         {"since", required_argument, NULL, 's'},
+        {"letter", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *user = NULL, *out = NULL, *since = NULL, *pos[2] = {NULL, NULL};
+    const char *user = NULL, *out = NULL, *since = NULL, *letter = NULL, *pos[2] = {NULL, NULL};
     int npos = 0;
     int json = 0, quiet = 0, dry_run = 0, c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+u:o:jqns:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+u:o:jqns:l:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'u': user = optarg; break;
         case 'o': out = optarg; break;
@@ -227,6 +251,7 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'n': dry_run = 1; break;
         case 's': since = optarg; break;
+        case 'l': letter = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("unknown option or missing value");
         }
@@ -242,7 +267,7 @@ int main(int argc, char **argv)
             pos[npos++] = argv[optind++];
             continue;
         }
-        c = getopt_long(argc, argv, "+u:o:jqns:h", longopts, NULL);
+        c = getopt_long(argc, argv, "+u:o:jqns:l:h", longopts, NULL);
         if (c == -1)
             break;
         switch (c) {
@@ -252,6 +277,7 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'n': dry_run = 1; break;
         case 's': since = optarg; break;
+        case 'l': letter = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("unknown option or missing value");
         }
@@ -277,7 +303,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "erase") == 0) {
         if (user == NULL)
             return usage_error("erase needs --user UUID");
-        return cmd_erase(user, dry_run);
+        return cmd_erase(user, dry_run, letter);
     }
     return usage_error("unknown command; use export, erase or register");
 }

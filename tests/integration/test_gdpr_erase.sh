@@ -47,6 +47,14 @@ kt_check "the fixture has a user with unpaid contributions" test -n "$D"
 kt_expect_exit "unpaid contributions refuse the erasure (exit 5)" 5 "$GDPR" erase --user "$D"
 kt_check "the refusal names the reason code, the hold's end and the APD/GBA" sh -c \
     "'$GDPR' erase --user '$D' | grep -q 'unpaid_balance' && '$GDPR' erase --user '$D' | grep -q 'APD/GBA'"
+letter_ok() {
+    "$GDPR" erase --user "$D" --letter "$KT_TMP/letter.pdf" >/dev/null
+    [ $? = 5 ] && qpdf --check "$KT_TMP/letter.pdf" >/dev/null && pdftotext "$KT_TMP/letter.pdf" "$KT_TMP/letter.txt" &&
+        grep -q "Autorité de protection des données" "$KT_TMP/letter.txt" &&
+        grep -q "restent impayées" "$KT_TMP/letter.txt" && grep -q "Ce motif prend fin" "$KT_TMP/letter.txt" &&
+        ! pdffonts "$KT_TMP/letter.pdf" | awk 'NR > 2 && $(NF-4) != "yes" {bad = 1} END {exit !bad}'
+}
+kt_check "--letter writes the reply PDF in French (Liège): reason, end of hold, APD, fonts embedded" letter_ok
 q "insert into kopro.gdpr_legal_holds (user_id, reason, held_until) values ('$U', 'Procédure en cours devant le juge de paix', now() + interval '90 days')" >/dev/null
 kt_expect_exit "a litigation hold refuses the erasure (exit 5)" 5 "$GDPR" erase --user "$U"
 kt_check "the litigation refusal says until when" sh -c "'$GDPR' erase --user '$U' | grep -q 'litigation: .* held until 20'"
@@ -116,15 +124,21 @@ echo "== gdpr erase: the gdpr.erase and gdpr.purge jobs"
 jobs_run() {
     "$KOPRO_BIN/kopro-queue" enqueue gdpr.erase --payload "{\"user_id\": \"$D\"}" >"$KT_TMP/j1" &&
         "$KOPRO_BIN/kopro-queue" enqueue gdpr.purge >"$KT_TMP/j2" &&
-        "$KOPRO_BIN/kopro-worker" --once >/dev/null 2>&1
+        KOPRO_DOCUMENT_STORE="file://$KT_TMP/store" "$KOPRO_BIN/kopro-worker" --once >/dev/null 2>&1
 }
 # Her accounting retention ends (as if 7 years had passed); votes stay forever.
 q "update kopro.gdpr_restricted set retain_until = now() - interval '1 day' where retain_until is not null" >/dev/null
 KEPT_VOTES=$(q "select count(*) from votes where owner_id in (select id from owners where user_id = '$U')")
 kt_check "gdpr.erase and gdpr.purge run through the worker" jobs_run
 kt_check "gdpr.erase on a held user succeeds with erased=false and the hold's reason" test \
-    "$(q "select state || ' ' || (result->>'erased') || ' ' || (result->>'holds') from kopro.jobs where id = '$(cat "$KT_TMP/j1")'")" = \
-    "succeeded false unpaid_balance"
+    "$(q "select state || ' ' || (result->>'erased') || ' ' || (result->>'holds') || ' ' || (result->>'lang') from kopro.jobs where id = '$(cat "$KT_TMP/j1")'")" = \
+    "succeeded false unpaid_balance fr"
+letter_stored() {
+    p=$(q "select result->>'path' from kopro.jobs where id = '$(cat "$KT_TMP/j1")'")
+    case "$p" in "$KT_TMP/store/gdpr/"*-refusal-fr.pdf) ;; *) echo "path '$p'"; return 1 ;; esac
+    qpdf --check "$p" >/dev/null && pdftotext "$p" - | grep -q "APD"
+}
+kt_check "its reply letter is a French PDF in the document store" letter_stored
 kt_check "gdpr.purge deleted her contributions whose retention ended" test \
     "$(q "select (result->>'purged')::int > 0 from kopro.jobs where id = '$(cat "$KT_TMP/j2")'")
      $(q "select count(*) from owner_contributions where owner_id in (select id from owners where user_id = '$U')")" = "t

@@ -192,6 +192,15 @@ struct kopro_gdpr_erase_report {
     char holds[256];       /* reason codes, comma-separated: unpaid_balance, pending_call_for_funds, litigation */
     char hold_detail[512]; /* one line per hold: amount due, hold end */
     char pseudonym[64];    /* the stable pseudonym that replaces the names */
+    /* Structured hold facts, for the reply letter (filled when held). */
+    long unpaid_count;          /* unpaid contributions */
+    char unpaid_amount[32];     /* their total, "371.45" (EUR) */
+    long pending_calls;         /* open calls for funds */
+    char pending_until[16];     /* latest due date of those, YYYY-MM-DD */
+    int litigation;             /* an active kopro.gdpr_legal_holds row */
+    char litigation_until[16];  /* YYYY-MM-DD, or "" for further notice */
+    char lang[4];               /* "fr", "nl", "de" or "en": the building's convocation language */
+    char person_name[160];      /* the user's name, for the letter's address line */
     char tombstone_id[40]; /* kopro.gdpr_tombstones.id (empty on dry run or hold) */
 };
 
@@ -257,5 +266,20 @@ int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_
  * Source: GDPR art. 5(1)(e) storage limitation.
  */
 int kopro_gdpr_purge(long *purged_out, PGconn *db);
+
+/*
+ * The reply letter to a refused erasure (GDPR art. 12(4), 17(3)): a one-page
+ * A4 PDF in report->lang (fr, nl, de, en; anything else: fr) stating each
+ * hold's reason, when it ends, that the request will then be executed, and
+ * the right to lodge a complaint with the Belgian data protection authority
+ * (APD/GBA, art. 77). `date_utc` is the letter's date (from the caller, not
+ * the clock: deterministic bytes); `font_dir` as kopro_pdf_options.font_dir.
+ * *pdf_out (caller frees with free()) and *pdf_bytes_out on success.
+ * Returns 0; KOPRO_EINVAL if the report is not a held one; the errors of
+ * kopro_pdf_new() / kopro_pdf_render() (missing fonts: KOPRO_ENOTFOUND).
+ */
+int kopro_gdpr_hold_letter(unsigned char **pdf_out, size_t *pdf_bytes_out,
+                           const struct kopro_gdpr_erase_report *report, const char *font_dir,
+                           long long date_utc);
 
 #endif
