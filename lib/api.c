@@ -116,6 +116,7 @@ struct req {
     int too_big;
     int status;
     const char *route; /* pattern for the log, static string */
+    char method[8];    /* for the log */
     struct timespec t0;
 };
 
@@ -1537,6 +1538,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             enum route rt = match(url, id);
             rq->route = rt != R_NONE ? routes[rt].pattern : "(unknown)";
         }
+        snprintf(rq->method, sizeof(rq->method), "%s", method);
         *con_cls = rq;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl != NULL) {
@@ -1581,8 +1583,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         long us;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         us = (t1.tv_sec - rq->t0.tv_sec) * 1000000L + (t1.tv_nsec - rq->t0.tv_nsec) / 1000;
-        api_log(api, "request route=%s status=%d duration_ms=%.3f", rq->route, rq->status,
-                (double)us / 1000.0);
+        api_log(api, "request method=%s route=%s status=%d duration_ms=%.3f", rq->method, rq->route,
+                rq->status, (double)us / 1000.0);
     }
     /* bodies may carry personal data (payloads): wipe them */
     kopro_buf_free_secure(&rq->body);

@@ -423,6 +423,6 @@ kt_check "exit status after SIGTERM is 0" sh -c "echo exit $rc; tail -n 20 '$KT_
 kt_check "the log holds no token, e-mail address or secret" sh -c "
     ! grep -E 'eyJ|@example\.be|$SECRET' '$KT_TMP/api.log'"
 kt_check "the log has one line per request with route and status" \
-    grep -q 'route=/api/v1/jobs/{id}/result status=404' "$KT_TMP/api.log"
+    grep -q 'method=GET route=/api/v1/jobs/{id}/result status=404' "$KT_TMP/api.log"
 
 kt_done

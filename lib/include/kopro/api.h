@@ -75,16 +75,18 @@ int kopro_api_parse_listen(struct sockaddr_storage *addr_out, socklen_t *addr_le
  * plain enqueues (no unique key) from all threads are inserted together, one
  * kopro.enqueue() call per job in a single statement, so concurrent requests
  * share one commit and one NOTIFY (group commit); each request is answered
- * 202 only after that commit. The key is borrowed and must outlive the server; the
- * configuration `cfg` (may be NULL) is read for KOPRO_API_LISTEN,
+ * 202 only after that commit.
+ * The key is borrowed and must outlive the server. The configuration `cfg`
+ * (may be NULL) must outlive it too; it is read for KOPRO_API_LISTEN,
  * KOPRO_DATABASE_URL, KOPRO_ENABLE_TEST_JOBS (test.* kinds are enqueued only
  * when it is 1, as kopro-worker runs them only then) and KOPRO_DOCUMENT_STORE
  * (a path or file:// URL, default ./var/documents as in kopro/docstore.h;
- * results are streamed only from files below it) and must outlive the server.
+ * results are streamed only from files below it).
  * Returns 0 and *out (stop it with kopro_api_stop()); KOPRO_EINVAL for a bad
- * listen address, option or KOPRO_DOCUMENT_STORE scheme; KOPRO_EUNAVAIL if the socket cannot be
- * bound (address in use, permission); KOPRO_ERROR otherwise. Thread-safety: call from one thread;
- * the server runs on its own threads.
+ * listen address, option or KOPRO_DOCUMENT_STORE scheme; KOPRO_EUNAVAIL if
+ * the socket cannot be bound (address in use, permission); KOPRO_ERROR
+ * otherwise.
+ * Thread-safety: call from one thread; the server runs on its own threads.
  */
 int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
                     const struct kopro_jwt_key *key, const struct kopro_api_options *opts);
