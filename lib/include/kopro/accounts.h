@@ -143,8 +143,8 @@ int kopro_accounts_load_db(struct kopro_accounts **out, PGconn *db, const char *
                            const char *from_date, const char *to_date);
 
 /*
- * Build a model from the JSON document described in README.md ("Document
- * data (JSON model)", accounts). Amounts are decimal strings with at most 2
+ * Build a model from the JSON document described in README.md ("PCN
+ * accounts and owners' statements"). Amounts are decimal strings with at most 2
  * decimals, or integers (euros). Returns 0 or KOPRO_EINVAL naming the JSON
  * path. *out is freed with kopro_accounts_free().
  */
