@@ -53,6 +53,7 @@ EXP=$(($(date +%s) + 3600))
 T_ADMIN=$(mint "{\"sub\":\"cccccccc-0000-4000-8000-00000000ad01\",\"role\":\"superadmin\",\"organization_id\":null,\"exp\":$EXP}")
 T_SYNDIC=$(mint "{\"sub\":\"aaaaaaaa-0000-4000-8000-00000000a5a1\",\"role\":\"syndic\",\"organization_id\":\"$ORG\",\"exp\":$EXP}")
 
+: >"$KT_TMP/api.log"
 KOPRO_JWT_SECRET=$SECRET "$KOPRO_BIN/kopro-api" --listen 127.0.0.1:0 --threads "$THREADS" --quiet \
     2>"$KT_TMP/api.log" &
 API_PID=$!

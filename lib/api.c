@@ -1161,7 +1161,14 @@ static void h_get_result(struct kopro_api *api, PGconn *db, const struct kopro_j
     result = json_or_null(kopro_db_value(res, 0, 12));
     path = json_string_value(json_object_get(result, "path"));
     if (path == NULL) {
-        reply_error(r, 404, "job %s produced no file", id);
+        const json_t *files = json_object_get(result, "files");
+        if (json_is_array(files))
+            reply_error(r, 404,
+                        "job %s produced %zu files, not one; request a single document "
+                        "(e.g. statements with owner_id) to download it here",
+                        id, json_array_size(files));
+        else
+            reply_error(r, 404, "job %s produced no file", id);
         goto done;
     }
     if (strcmp(kopro_db_value(res, 0, 13), "t") == 0 ||
