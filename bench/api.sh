@@ -78,7 +78,7 @@ pg_ticks() {
 }
 HZ=$(getconf CLK_TCK)
 
-# run TAG LABEL TOKEN PATH BODY: one wrk run; prints p50/p99, requests/s and
+# run TAG LABEL TOKEN PATH BODY [CONNECTIONS]: one wrk run; prints p50/p99, requests/s and
 # the CPU time kopro-api and PostgreSQL spent per job (robust on a shared machine).
 run() {
     tag=$1 label=$2 token=$3 path=$4 body=$5
@@ -92,7 +92,8 @@ LUA
     before=$(kt_psql -d "$DB" -tAc "select count(*) from kopro.jobs")
     api0=$(ticks "$API_PID")
     pg0=$(pg_ticks)
-    wrk -t2 -c"$CONNECTIONS" -d"${DURATION_S}s" --latency -s "$KT_TMP/$tag.lua" \
+    conns=${6:-$CONNECTIONS}
+    wrk -t"$([ "$conns" -ge 2 ] && echo 2 || echo 1)" -c"$conns" -d"${DURATION_S}s" --latency -s "$KT_TMP/$tag.lua" \
         "http://127.0.0.1:$PORT$path" >"$KT_TMP/$tag.out" 2>&1
     api1=$(ticks "$API_PID")
     pg1=$(pg_ticks)
@@ -117,6 +118,7 @@ LUA
 
 echo "kopro-api $("$KOPRO_BIN/kopro-api" --version | cut -d' ' -f2), $THREADS threads, wrk -t2 -c$CONNECTIONS -d${DURATION_S}s, $(nproc) cores"
 run jobs "POST /api/v1/jobs (test.noop)" "$T_ADMIN" /api/v1/jobs '{"kind":"test.noop","payload":{}}'
+run jobs1 "POST /api/v1/jobs, 1 connection" "$T_ADMIN" /api/v1/jobs '{"kind":"test.noop","payload":{}}' 1
 if "$KOPRO_BIN/kopro-api" --kinds | cut -f1 | grep -qx pdf.minutes; then
     run minutes "POST /meetings/{id}/minutes" "$T_SYNDIC" "/api/v1/meetings/$MTG/minutes" '{"lang":"fr"}'
 fi
