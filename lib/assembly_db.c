@@ -396,8 +396,11 @@ static int load_attendance(struct kopro_assembly *a, PGconn *db, int *recorded,
         char name[512];
         if (o == KOPRO_NONE)
             continue;
-        snprintf(name, sizeof(name), "%s %s", kopro_db_value(res, i, 2) ? kopro_db_value(res, i, 2) : "",
-                 kopro_db_value(res, i, 3) ? kopro_db_value(res, i, 3) : "");
+        {
+            const char *first = kopro_db_value(res, i, 2) ? kopro_db_value(res, i, 2) : "";
+            const char *last = kopro_db_value(res, i, 3) ? kopro_db_value(res, i, 3) : "";
+            snprintf(name, sizeof(name), "%s%s%s", first, first[0] && last[0] ? " " : "", last);
+        }
         if (*recorded && a->owners[o].attendance == KOPRO_ATTEND_PRESENT)
             continue; /* came in person: the mandate was not used */
         if ((rc = add_proxy(a, o, h, h != KOPRO_NONE ? a->owners[h].id : kopro_db_value(res, i, 1),

@@ -64,6 +64,22 @@ sql "INSERT INTO kopro.meeting_officers (meeting_id, president_name, secretary_n
 minutes_text >/dev/null 2>&1
 kt_check "president and secretary named" sh -c "grep -qF 'Présidente Gülşen Aydın' '$KT_TMP/m.txt' && grep -qF 'Secrétaire Jörg Łęcki' '$KT_TMP/m.txt'"
 
+# a mandate held by the syndic's user account (meeting_proxy_mandates): the
+# absent owner becomes represented, the holder is named, the breach reported
+ABSENT=$(sql "SELECT cr.owner_id FROM convocation_recipients cr JOIN convocations c ON c.id = cr.convocation_id
+               WHERE c.meeting_id = '$MID' AND cr.attendance_status = 'did_not_attend'
+                 AND cr.proxy_owner_id IS NULL ORDER BY cr.owner_id LIMIT 1")
+SYNDIC=$(sql "SELECT u.id FROM users u JOIN meetings m ON m.organization_id = u.organization_id
+               WHERE m.id = '$MID' AND u.role = 'syndic' ORDER BY u.id LIMIT 1")
+SYNDIC_NAME=$(sql "SELECT first_name || ' ' || last_name FROM users WHERE id = '$SYNDIC'")
+kt_check "the syndic is not named before the mandate" sh -c "! grep -qF '$SYNDIC_NAME' '$KT_TMP/m.txt'"
+sql "INSERT INTO meeting_proxy_mandates (meeting_id, proxy_holder_id, grantor_owner_id, voting_power)
+     VALUES ('$MID', '$SYNDIC', '$ABSENT', 0)" >/dev/null
+kt_check "mandate to the syndic's user: renders" minutes_text
+kt_check "the syndic ($SYNDIC_NAME) is named as proxy holder" grep -qF "$SYNDIC_NAME" "$KT_TMP/m.txt"
+kt_check "an absent owner and a syndic user were found in the fixture" [ -n "$ABSENT" -a -n "$SYNDIC" ]
+sql "DELETE FROM meeting_proxy_mandates WHERE grantor_owner_id = '$ABSENT' AND proxy_holder_id = '$SYNDIC'" >/dev/null
+
 # a stored status that disagrees is reported, not an error
 R1=$(sql "SELECT id FROM resolutions WHERE meeting_id = '$MID' ORDER BY created_at, id LIMIT 1")
 sql "UPDATE resolutions SET status = CASE status WHEN 'Adopted' THEN 'Rejected' ELSE 'Adopted' END WHERE id = '$R1'" >/dev/null
