@@ -9,6 +9,16 @@ log="$build/check.log"
 : >"$log"
 status=0
 
+# Every public function in lib/include/kopro/*.h has a doc comment.
+if awk -f tests/check-header-docs.awk lib/include/kopro/*.h; then
+    echo "ok    header doc comments"
+    echo "RESULT header-docs 1 0" >>"$log"
+else
+    echo "FAIL  header doc comments"
+    echo "RESULT header-docs 0 1" >>"$log"
+    status=1
+fi
+
 sh tests/run-unit.sh "$build" normal "$log" || status=1
 sh tests/run-unit.sh "$asan" asan "$log" || status=1
 sh tests/run-integration.sh "$build" "$asan" "$log" || status=1
