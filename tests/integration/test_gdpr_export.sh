@@ -23,7 +23,12 @@ q() { kt_psql -d $DB -tAc "$1"; }
 U=$(q "select id from users where email = 'elise.dupont@example.com'")
 MINE="(select id from owners where user_id = '$U')"
 OUT="$KT_TMP/export"
-mkdir -p "$OUT/a"
+mkdir -p "$OUT/a" "$OUT/docs"
+# One listed document exists on this host: its PDF must travel in documents/.
+DOC=$(q "select id from documents where document_type = 'financial_statement'
+          and building_id = (select id from buildings where slug = 'residence-les-tilleuls-liege')")
+printf '%%PDF-1.4\n%% comptes annuels 2025 (test)\n' >"$OUT/docs/comptes-2025.pdf"
+q "update documents set file_path = '$OUT/docs/comptes-2025.pdf' where id = '$DOC'" >/dev/null
 
 echo "== gdpr export: the archive"
 kt_check "export of a fixture owner succeeds" "$GDPR" export --user "$U" -o "$OUT/a.zip"
@@ -54,6 +59,8 @@ has_files() {
     done
 }
 kt_check "every category file is present (JSON, CSV, README, processing)" has_files
+kt_check "the document's PDF is in documents/, byte for byte" cmp "$OUT/docs/comptes-2025.pdf" \
+    "$OUT/a/documents/$DOC-comptes-2025.pdf"
 kt_check "README.txt is in FR, NL, DE and EN" sh -c \
     "grep -q '^FR - ' '$OUT/a/README.txt' && grep -q '^NL - ' '$OUT/a/README.txt' && grep -q '^DE - ' '$OUT/a/README.txt' && grep -q '^EN - ' '$OUT/a/README.txt'"
 kt_check "processing.json gives purposes, basis, recipients, retention per category (art. 15(1))" test \
