@@ -32,6 +32,8 @@ pg_running() {
 }
 
 if [ "$stop" = 1 ]; then
+    # gpg may have left an agent for var/gnupg; it holds nothing we need.
+    [ -d "$var/gnupg" ] && gpgconf --homedir "$var/gnupg" --kill all >/dev/null 2>&1
     if [ -d "$var/pg" ] && pg_running; then
         as_pg "$PG_BIN/pg_ctl" -D "$var/pg" -m fast -w stop >/dev/null
         echo "demo: PostgreSQL cluster in $var/pg stopped"
@@ -120,6 +122,8 @@ step "Enqueue: minutes FR + NL of meeting $meeting, and a backup"
 
 step "kopro-worker run --once (drains the queue)"
 "$bin/kopro-worker" run --once
+# Encryption needs only public keys: leave no gpg-agent running behind the demo.
+gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true
 
 step "Jobs"
 "$bin/kopro-queue" list
