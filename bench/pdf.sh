@@ -42,6 +42,34 @@ fi
 
 echo "pdf.minutes_40lots_15res: pages=$pages size_bytes=$size cli_cpu_ms_median50=$median_ms inprocess_cpu_ms_median50=$inproc cli_instructions=$instr"
 
+
+# 1,000 owners' statements (render statement --all-owners, 2 threads): wall
+# time and peak RSS of the process.
+awk -v n=1000 'BEGIN {
+    T = 10000; base = int(T * 10000 / n)   # quota in 1/10000 tantieme
+    printf "{\"model\":\"accounts\",\"version\":1,\"building\":{\"id\":\"b1\",\"organization_id\":\"org1\",\"name\":\"Résidence Bench\",\"total_tantiemes\":%d},", T
+    printf "\"period\":{\"from\":\"2025-01-01\",\"to\":\"2025-12-31\"},\"source\":\"journal_entry_lines\",\"accounts\":["
+    split("604001 611001 612001 613001 615001 620001", codes, " ")
+    for (i = 1; i <= 6; i++) printf "%s{\"code\":\"%s\",\"label\":\"Charge %d\",\"class\":6,\"debit\":\"%d.%02d\",\"credit\":\"0\"}", (i > 1 ? "," : ""), codes[i], i, 1000 + i * 977, i * 7
+    printf ",{\"code\":\"700001\",\"label\":\"Appels\",\"class\":7,\"debit\":\"0\",\"credit\":\"30000.00\"}],\"owners\":["
+    for (k = 1; k <= n; k++) printf "%s{\"id\":\"o%05d\",\"name\":\"Propriétaire Ødegaard %d\"}", (k > 1 ? "," : ""), k, k
+    printf "],\"units\":["
+    for (k = 1; k <= n; k++) { q = base; if (k == 1) q += T * 10000 - base * n; printf "%s{\"id\":\"u%05d\",\"number\":\"L%d\",\"quota\":\"%d.%04d\"}", (k > 1 ? "," : ""), k, k, int(q / 10000), q % 10000 }
+    printf "],\"ownerships\":["
+    for (k = 1; k <= n; k++) printf "%s{\"unit\":\"u%05d\",\"owner\":\"o%05d\"}", (k > 1 ? "," : ""), k, k
+    printf "],\"contributions\":["
+    for (k = 1; k <= n; k++) printf "%s{\"owner\":\"o%05d\",\"fund\":\"working_capital\",\"called\":\"30.00\",\"paid\":\"30.00\",\"date\":\"2025-01-06\"}", (k > 1 ? "," : ""), k
+    printf "]}\n"
+}' >"$tmp/acc.json"
+mkdir -p "$tmp/st"
+if /usr/bin/time -f '%e %M' -o "$tmp/st.time" "$bin" render statement --data "$tmp/acc.json" \
+    --all-owners --out-dir "$tmp/st" --final --jobs 2 2>"$tmp/st.err"; then
+    read -r st_wall st_kb <"$tmp/st.time"
+    echo "pdf.statements_1000: files=$(ls "$tmp/st" | wc -l) wall_s=$st_wall peak_rss_kb=$st_kb bytes_total=$(du -sb "$tmp/st" | cut -f1)"
+else
+    echo "pdf.statements_1000: failed: $(tail -n 1 "$tmp/st.err")"
+fi
+
 if command -v weasyprint >/dev/null 2>&1; then
     { echo '<html><head><meta charset="utf-8"><style>@page{size:A4;margin:50pt} body{font-family:"DejaVu Sans";font-size:10pt} td{border-bottom:0.3pt solid #888}</style></head><body><pre style="font-family:inherit;white-space:pre-wrap">'
       pdftotext -layout "$tmp/m.pdf" - | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g'

@@ -1266,6 +1266,10 @@ static int fix_tounicode(struct kopro_pdf *d, struct font *f)
                             "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
                             "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
     for (uint32_t cp = 0; cp <= 0xFFFF && rc == 0; cp++) {
+        if (f->used[cp >> 3] == 0 && (cp & 7) == 0 && cp + 7 < 0xFFFF) {
+            cp += 7; /* an empty byte of the bitmap: 8 unused code points */
+            continue;
+        }
         if (f->used[cp >> 3] & (1u << (cp & 7)))
             list[nlist++] = cp;
         if (nlist == 100 || (cp == 0xFFFF && nlist > 0)) {
@@ -1311,14 +1315,19 @@ static int fix_font(struct kopro_pdf *d, struct font *f)
     HPDF_Dict desc = NULL, data = NULL;
     HPDF_Array w = NULL, run = NULL;
     uint8_t *keep = NULL;
+    uint16_t *old_gid = NULL, *new_gid = NULL;
     unsigned char *prog = NULL, *map = NULL;
     size_t prog_len = 0;
     uint32_t max_cp = 0, prev = 0;
     int rc = 0;
 
+    if (f->def->descriptor != NULL || !da->embedding)
+        return kopro_error_set(KOPRO_ERROR, "font %s is not embeddable as expected", da->base_font);
     keep = calloc(da->num_glyphs ? da->num_glyphs : 1, 1);
+    new_gid = calloc(da->num_glyphs ? da->num_glyphs : 1, sizeof(*new_gid));
+    old_gid = calloc(65536, sizeof(*old_gid));
     map = calloc(65536, 2);
-    if (keep == NULL || map == NULL) {
+    if (keep == NULL || new_gid == NULL || old_gid == NULL || map == NULL) {
         rc = kopro_error_set(KOPRO_ERROR, "out of memory subsetting a font");
         goto done;
     }
@@ -1329,13 +1338,17 @@ static int fix_font(struct kopro_pdf *d, struct font *f)
     }
     for (uint32_t cp = 0; cp <= 0xFFFF; cp++) {
         HPDF_UINT16 gid;
+        if (f->used[cp >> 3] == 0) {
+            cp |= 7; /* skip the other 7 code points of an empty byte */
+            continue;
+        }
         if (!(f->used[cp >> 3] & (1u << (cp & 7))))
             continue;
         gid = HPDF_TTFontDef_GetGlyphid(f->def, (HPDF_UINT16)cp);
-        if (gid < da->num_glyphs)
-            keep[gid] = 1;
-        map[cp * 2] = (unsigned char)(gid >> 8);
-        map[cp * 2 + 1] = (unsigned char)gid;
+        if (gid >= da->num_glyphs)
+            gid = 0;
+        keep[gid] = 1;
+        old_gid[cp] = gid;
         max_cp = cp;
         if (run == NULL || cp != prev + 1) {
             run = HPDF_Array_New(pdf->mmgr);
@@ -1356,6 +1369,15 @@ static int fix_font(struct kopro_pdf *d, struct font *f)
         goto done;
     }
     w = NULL; /* owned by the font now */
+    rc = kopro_pdf__ttf_subset(&prog, &prog_len, new_gid, (const unsigned char *)f->ttf,
+                               f->ttf_len, keep, da->num_glyphs);
+    if (rc != 0)
+        goto done;
+    for (uint32_t cp = 0; cp <= max_cp; cp++) {
+        uint16_t g = old_gid[cp] ? new_gid[old_gid[cp]] : 0;
+        map[cp * 2] = (unsigned char)(g >> 8);
+        map[cp * 2 + 1] = (unsigned char)g;
+    }
     if (attr->map_stream != NULL) {
         HPDF_MemStream_FreeData(attr->map_stream->stream);
         if (HPDF_Stream_Write(attr->map_stream->stream, map, (max_cp + 1) * 2) != HPDF_OK) {
@@ -1363,12 +1385,6 @@ static int fix_font(struct kopro_pdf *d, struct font *f)
             goto done;
         }
     }
-    if (f->def->descriptor != NULL || !da->embedding)
-        goto done;
-    rc = kopro_pdf__ttf_subset(&prog, &prog_len, (const unsigned char *)f->ttf, f->ttf_len, keep,
-                               da->num_glyphs);
-    if (rc != 0)
-        goto done;
     desc = HPDF_Dict_New(pdf->mmgr);
     if (desc == NULL || HPDF_Xref_Add(pdf->xref, desc) != HPDF_OK) {
         rc = hpdf_fail(d, "creating a font descriptor");
@@ -1399,6 +1415,8 @@ static int fix_font(struct kopro_pdf *d, struct font *f)
     f->def->descriptor = desc;
 done:
     free(keep);
+    free(new_gid);
+    free(old_gid);
     free(map);
     free(prog);
     return rc;

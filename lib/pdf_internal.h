@@ -6,13 +6,15 @@
 #include <stdint.h>
 
 /*
- * Subset the TrueType font `ttf` (ttf_len bytes) keeping glyph ids: only the
- * glyphs with keep[gid] != 0 (num_glyphs entries; glyph 0 and composite
- * components are added) keep their outlines. *out (caller frees) receives
- * the font program, *out_len its size. Returns 0, KOPRO_EINVAL for a font
- * it cannot parse, KOPRO_ERROR on allocation failure.
+ * Subset the TrueType font `ttf` (ttf_len bytes) to the glyphs with
+ * keep[gid] != 0 (num_glyphs entries; glyph 0 and composite components are
+ * added), renumbered densely: new_gid[old] (num_glyphs entries, written)
+ * gives the new id of each kept glyph, 0 for dropped ones. *out (caller
+ * frees) receives the font program, *out_len its size. Returns 0,
+ * KOPRO_EINVAL for a font it cannot parse, KOPRO_ERROR on allocation failure.
  */
-int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, const unsigned char *ttf,
-                          size_t ttf_len, const uint8_t *keep, uint32_t num_glyphs);
+int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, uint16_t *new_gid,
+                          const unsigned char *ttf, size_t ttf_len, const uint8_t *keep,
+                          uint32_t num_glyphs);
 
 #endif

@@ -3,10 +3,11 @@
  *
  * libharu 2.3.0 embeds a TrueType font with every table it needs at full
  * size (loca, hmtx, hinting tables) and ~150 KB per DejaVu face. kopro
- * writes the font program itself instead: glyph ids are kept (so the
- * CIDToGIDMap stays valid), the glyf table holds only the glyphs drawn plus
- * the components of composite glyphs and glyph 0, loca points every other
- * glyph at an empty outline, and hmtx metrics of unused glyphs are zeroed.
+ * writes the font program itself instead: only the glyphs drawn, the
+ * components of composite glyphs and glyph 0 are kept, renumbered densely in
+ * their original order (new_gid[] tells the caller, who writes the
+ * CIDToGIDMap), with composite references, loca, hmtx, hhea.numberOfHMetrics
+ * and maxp.numGlyphs rewritten to match.
  * Tables kept: cvt, fpgm, glyf, head, hhea, hmtx, loca, maxp, prep — the
  * set ISO 32000-1 §9.9 lists for a TrueType font program in PDF.
  *
@@ -141,8 +142,9 @@ static int close_composites(uint8_t *keep, uint32_t num_glyphs, const struct tbl
     return 0;
 }
 
-int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, const unsigned char *ttf,
-                          size_t ttf_len, const uint8_t *keep_in, uint32_t num_glyphs)
+int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, uint16_t *new_gid,
+                          const unsigned char *ttf, size_t ttf_len, const uint8_t *keep_in,
+                          uint32_t num_glyphs)
 {
     static const char *const wanted[] = {"cvt ", "fpgm", "glyf", "head", "hhea",
                                          "hmtx", "loca", "maxp", "prep"};
@@ -151,8 +153,9 @@ int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, const unsigned c
     int nsrc, ndst = 0, long_loca;
     const struct tbl *glyf, *loca, *head, *hhea, *hmtx, *maxp;
     uint8_t *keep = NULL;
-    unsigned char *nglyf = NULL, *nloca = NULL, *nhmtx = NULL, *nhead = NULL, *font = NULL;
-    uint32_t nglyf_len = 0, nmetrics;
+    unsigned char *nglyf = NULL, *nloca = NULL, *nhmtx = NULL, *nhead = NULL, *nhhea = NULL,
+                  *nmaxp = NULL, *font = NULL;
+    uint32_t nglyf_len = 0, nmetrics, n_new = 0;
     size_t total, pos;
     int rc = KOPRO_EINVAL;
 
@@ -189,10 +192,10 @@ int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, const unsigned c
         goto bad;
 
     keep = calloc(num_glyphs, 1);
-    nloca = calloc((size_t)num_glyphs + 1, 4);
-    nhmtx = malloc(hmtx->len);
     nhead = malloc(head->len);
-    if (!keep || !nloca || !nhmtx || !nhead) {
+    nhhea = malloc(hhea->len);
+    nmaxp = malloc(maxp->len);
+    if (!keep || !nhead || !nhhea || !nmaxp) {
         rc = kopro_error_set(KOPRO_ERROR, "out of memory subsetting a font");
         goto done;
     }
@@ -200,43 +203,70 @@ int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, const unsigned c
     keep[0] = 1; /* .notdef */
     if (close_composites(keep, num_glyphs, loca, long_loca, glyf) != 0)
         goto bad;
-    /* glyf: kept glyphs only, each padded to 4 bytes; loca in long format */
+    /* glyph ids are renumbered densely in the old order: 0 stays 0 */
     for (uint32_t g = 0; g < num_glyphs; g++) {
         uint32_t off, len;
+        new_gid[g] = 0;
+        if (!keep[g])
+            continue;
         if (glyph_range(&off, &len, loca, long_loca, glyf->len, g) != 0)
             goto bad;
-        if (keep[g])
-            nglyf_len += (len + 3u) & ~3u;
+        new_gid[g] = (uint16_t)n_new++;
+        nglyf_len += (len + 3u) & ~3u;
     }
     nglyf = calloc(nglyf_len ? nglyf_len : 1, 1);
-    if (nglyf == NULL) {
+    nloca = calloc((size_t)n_new + 1, 4);
+    nhmtx = calloc((size_t)n_new, 4);
+    if (!nglyf || !nloca || !nhmtx) {
         rc = kopro_error_set(KOPRO_ERROR, "out of memory subsetting a font");
         goto done;
     }
     pos = 0;
     for (uint32_t g = 0; g < num_glyphs; g++) {
-        uint32_t off, len;
+        uint32_t off, len, ng;
+        if (!keep[g])
+            continue;
+        ng = new_gid[g];
         glyph_range(&off, &len, loca, long_loca, glyf->len, g);
-        wr32(nloca + (size_t)g * 4, (uint32_t)pos);
-        if (keep[g]) {
-            memcpy(nglyf + pos, glyf->data + off, len);
-            pos += (len + 3u) & ~3u;
+        wr32(nloca + (size_t)ng * 4, (uint32_t)pos);
+        memcpy(nglyf + pos, glyf->data + off, len);
+        if (len >= 10 && (int16_t)rd16(nglyf + pos) < 0) {
+            /* composite: point its components at their new ids */
+            unsigned char *p = nglyf + pos + 10, *end = nglyf + pos + len;
+            for (;;) {
+                uint16_t flags;
+                if (p + 4 > end)
+                    goto bad;
+                flags = rd16(p);
+                wr16(p + 2, new_gid[rd16(p + 2)]);
+                p += 4 + ((flags & 0x0001) ? 4 : 2);
+                if (flags & 0x0008)
+                    p += 2;
+                else if (flags & 0x0040)
+                    p += 4;
+                else if (flags & 0x0080)
+                    p += 8;
+                if (!(flags & 0x0020))
+                    break;
+            }
+        }
+        pos += (len + 3u) & ~3u;
+        /* hmtx: a full metric per glyph */
+        if (g < nmetrics) {
+            memcpy(nhmtx + (size_t)ng * 4, hmtx->data + (size_t)g * 4, 4);
+        } else {
+            memcpy(nhmtx + (size_t)ng * 4, hmtx->data + (size_t)(nmetrics - 1) * 4, 2);
+            memcpy(nhmtx + (size_t)ng * 4 + 2, hmtx->data + (size_t)nmetrics * 4 + (size_t)(g - nmetrics) * 2, 2);
         }
     }
-    wr32(nloca + (size_t)num_glyphs * 4, (uint32_t)pos);
-    /* hmtx: metrics of unused glyphs zeroed (they compress to nothing) */
-    memcpy(nhmtx, hmtx->data, hmtx->len);
-    for (uint32_t g = 1; g < num_glyphs; g++) {
-        if (keep[g])
-            continue;
-        if (g < nmetrics)
-            memset(nhmtx + (size_t)g * 4, 0, 4);
-        else
-            memset(nhmtx + (size_t)nmetrics * 4 + (size_t)(g - nmetrics) * 2, 0, 2);
-    }
+    wr32(nloca + (size_t)n_new * 4, (uint32_t)pos);
     memcpy(nhead, head->data, head->len);
     wr32(nhead + 8, 0);  /* checkSumAdjustment, set below */
     wr16(nhead + 50, 1); /* indexToLocFormat: long */
+    memcpy(nhhea, hhea->data, hhea->len);
+    wr16(nhhea + 34, n_new); /* numberOfHMetrics */
+    memcpy(nmaxp, maxp->data, maxp->len);
+    wr16(nmaxp + 4, n_new); /* numGlyphs */
 
     for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
         const struct tbl *t = find(src, nsrc, wanted[i]);
@@ -245,11 +275,15 @@ int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, const unsigned c
         if (strcmp(wanted[i], "glyf") == 0)
             d->data = nglyf, d->len = nglyf_len;
         else if (strcmp(wanted[i], "loca") == 0)
-            d->data = nloca, d->len = (num_glyphs + 1u) * 4u;
+            d->data = nloca, d->len = (n_new + 1u) * 4u;
         else if (strcmp(wanted[i], "hmtx") == 0)
-            d->data = nhmtx, d->len = hmtx->len;
+            d->data = nhmtx, d->len = n_new * 4u;
         else if (strcmp(wanted[i], "head") == 0)
             d->data = nhead, d->len = head->len;
+        else if (strcmp(wanted[i], "hhea") == 0)
+            d->data = nhhea, d->len = hhea->len;
+        else if (strcmp(wanted[i], "maxp") == 0)
+            d->data = nmaxp, d->len = maxp->len;
         else if (t != NULL)
             d->data = t->data, d->len = t->len;
         else
@@ -304,6 +338,8 @@ done:
     free(nloca);
     free(nhmtx);
     free(nhead);
+    free(nhhea);
+    free(nmaxp);
     free(font);
     return rc;
 }
