@@ -881,19 +881,44 @@ static void h_metrics(struct kopro_api *api, PGconn *db, struct reply *r)
                             atomic_load(&api->batch.batches), atomic_load(&api->batch.jobs));
     if (rc == 0 && db != NULL &&
         kopro_db_exec(db, &res, "job metrics",
-                      "SELECT kind, state, count(*) FROM kopro.jobs GROUP BY 1, 2 ORDER BY 1, 2", 0,
-                      NULL) == 0) {
+                      "SELECT kind, state, count(*), sum(jsonb_array_length(errors)), "
+                      "coalesce(extract(epoch FROM now() - min(run_at) FILTER "
+                      "(WHERE state IN ('queued', 'failed') AND run_at <= now())), 0)::bigint "
+                      "FROM kopro.jobs GROUP BY 1, 2 ORDER BY 1, 2",
+                      0, NULL) == 0) {
+        /* kinds match ^[a-z][a-z0-9_.]*$ (CHECK constraint): safe as label values */
         rc = kopro_buf_adds(&b, "# HELP kopro_jobs Jobs in kopro.jobs, by kind and state.\n"
                                 "# TYPE kopro_jobs gauge\n");
-        /* kinds match ^[a-z][a-z0-9_.]*$ (CHECK constraint): safe as label values */
         for (int i = 0; rc == 0 && i < PQntuples(res); i++)
             rc = kopro_buf_addf(&b, "kopro_jobs{kind=\"%s\",state=\"%s\"} %s\n",
                                 kopro_db_value(res, i, 0), kopro_db_value(res, i, 1),
                                 kopro_db_value(res, i, 2));
+        if (rc == 0)
+            rc = kopro_buf_adds(&b, "# HELP kopro_job_attempt_errors Failed attempts recorded "
+                                    "(kopro.jobs.errors) of the jobs still in the table.\n"
+                                    "# TYPE kopro_job_attempt_errors gauge\n");
+        for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+            rc = kopro_buf_addf(&b, "kopro_job_attempt_errors{kind=\"%s\",state=\"%s\"} %s\n",
+                                kopro_db_value(res, i, 0), kopro_db_value(res, i, 1),
+                                kopro_db_value(res, i, 3));
+        if (rc == 0)
+            rc = kopro_buf_adds(&b, "# HELP kopro_jobs_runnable_age_seconds How long the oldest "
+                                    "runnable job has waited past its run_at (queue lag).\n"
+                                    "# TYPE kopro_jobs_runnable_age_seconds gauge\n");
+        for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+            if (strcmp(kopro_db_value(res, i, 1), "queued") == 0 ||
+                strcmp(kopro_db_value(res, i, 1), "failed") == 0)
+                rc = kopro_buf_addf(&b,
+                                    "kopro_jobs_runnable_age_seconds{kind=\"%s\",state=\"%s\"} "
+                                    "%s\n",
+                                    kopro_db_value(res, i, 0), kopro_db_value(res, i, 1),
+                                    kopro_db_value(res, i, 4));
         PQclear(res);
         if (rc == 0)
             rc = kopro_buf_adds(&b, DB_UP_HELP "kopro_api_database_up 1\n");
     } else if (rc == 0) {
+        if (db != NULL)
+            api_log(api, "metrics: %s", kopro_error_last());
         rc = kopro_buf_adds(&b, DB_UP_HELP "kopro_api_database_up 0\n");
     }
     if (rc != 0) {

@@ -426,7 +426,9 @@ kt_check "metrics: requests by status and jobs by kind and state" sh -c "
     curl -s '$BASE/metrics' > '$KT_TMP/m'; grep '^kopro_' '$KT_TMP/m' | head -n 30;
     grep -q '^kopro_api_requests_total{code=\"401\"} [1-9]' '$KT_TMP/m' &&
     grep -q '^kopro_jobs{kind=\"pdf.minutes\",state=\"succeeded\"} [1-9]' '$KT_TMP/m' &&
-    grep -q '^kopro_api_database_up 1' '$KT_TMP/m'"
+    grep -q '^kopro_api_database_up 1' '$KT_TMP/m' &&
+    grep -q '^kopro_jobs_runnable_age_seconds{kind=\"backup.run\",state=\"queued\"} [0-9]' '$KT_TMP/m' &&
+    grep -q '^kopro_job_attempt_errors{kind=\"pdf.minutes\",state=\"succeeded\"} 0' '$KT_TMP/m'"
 kt_expect_exit "a second server on the same port cannot bind → 1" 1 env KOPRO_JWT_SECRET="$SECRET" \
     "$KOPRO_BIN/kopro-api" --listen "127.0.0.1:$PORT"
 kt_check "SIGTERM stops the server with exit 0 (and no leak under ASan)" sh -c "
