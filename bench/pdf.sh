@@ -62,10 +62,10 @@ awk -v n=1000 'BEGIN {
     printf "]}\n"
 }' >"$tmp/acc.json"
 mkdir -p "$tmp/st"
-if /usr/bin/time -f '%e %M' -o "$tmp/st.time" "$bin" render statement --data "$tmp/acc.json" \
+if /usr/bin/time -f '%e %M %U %S' -o "$tmp/st.time" "$bin" render statement --data "$tmp/acc.json" \
     --all-owners --out-dir "$tmp/st" --final --jobs 2 2>"$tmp/st.err"; then
-    read -r st_wall st_kb <"$tmp/st.time"
-    echo "pdf.statements_1000: files=$(ls "$tmp/st" | wc -l) wall_s=$st_wall peak_rss_kb=$st_kb bytes_total=$(du -sb "$tmp/st" | cut -f1)"
+    read -r st_wall st_kb st_user st_sys <"$tmp/st.time"
+    echo "pdf.statements_1000: files=$(ls "$tmp/st" | wc -l) wall_s=$st_wall cpu_s=$(awk -v u="$st_user" -v s="$st_sys" 'BEGIN{print u + s}') peak_rss_kb=$st_kb bytes_total=$(du -sb "$tmp/st" | cut -f1)"
 else
     echo "pdf.statements_1000: failed: $(tail -n 1 "$tmp/st.err")"
 fi

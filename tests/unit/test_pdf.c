@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "kopro/error.h"
+#include "kopro/fs.h"
 #include "kopro/pdf.h"
+
+#include "../../lib/pdf_internal.h"
 
 static struct kopro_pdf *new_doc(int final)
 {
@@ -145,6 +148,80 @@ static void test_pdf__missing_font_dir(void **state)
     assert_non_null(strstr(kopro_error_last(), "/nonexistent-kopro-fonts/DejaVuSans.ttf"));
 }
 
+
+static uint32_t be32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static const unsigned char *table(const unsigned char *font, const char *tag, uint32_t *len)
+{
+    unsigned n = (unsigned)((font[4] << 8) | font[5]);
+    for (unsigned i = 0; i < n; i++) {
+        const unsigned char *r = font + 12 + i * 16;
+        if (memcmp(r, tag, 4) == 0) {
+            *len = be32(r + 12);
+            return font + be32(r + 8);
+        }
+    }
+    return NULL;
+}
+
+/* The TrueType subset keeps the glyphs asked for (renumbered), is
+ * self-consistent (numGlyphs, loca, hmtx) and has a valid checksum
+ * adjustment (OpenType "head": the whole font sums to 0xB1B0AFBA). */
+static void test_pdf__ttf_subset(void **state)
+{
+    const char *path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    char *ttf = NULL;
+    size_t len = 0, out_len = 0;
+    unsigned char *out = NULL;
+    uint8_t *keep;
+    uint16_t *map;
+    uint32_t n, tl, sum = 0;
+    const unsigned char *maxp, *loca, *hmtx;
+    (void)state;
+    if (kopro_fs_read_file(&ttf, &len, path, 16u * 1024u * 1024u) != 0)
+        fail_msg("%s", kopro_error_last());
+    maxp = table((const unsigned char *)ttf, "maxp", &tl);
+    assert_non_null(maxp);
+    n = (uint32_t)((maxp[4] << 8) | maxp[5]);
+    keep = calloc(n, 1);
+    map = calloc(n, sizeof(*map));
+    assert_non_null(keep);
+    assert_non_null(map);
+    keep[36] = 1; /* a simple glyph */
+    keep[100] = 1;
+    assert_int_equal(kopro_pdf__ttf_subset(&out, &out_len, map, (const unsigned char *)ttf, len, keep, n), 0);
+    assert_true(out_len > 100 && out_len < len / 10);
+    assert_int_equal(be32(out), 0x00010000);
+    assert_int_equal(map[0], 0);
+    assert_int_equal(map[36], 1);
+    assert_int_equal(map[100], 2);
+    assert_int_equal(map[37], 0);
+    maxp = table(out, "maxp", &tl);
+    assert_non_null(maxp);
+    assert_int_equal((maxp[4] << 8) | maxp[5], 3);
+    loca = table(out, "loca", &tl);
+    assert_non_null(loca);
+    assert_int_equal(tl, 4 * 4);
+    hmtx = table(out, "hmtx", &tl);
+    assert_non_null(hmtx);
+    assert_int_equal(tl, 3 * 4);
+    for (size_t i = 0; i + 4 <= out_len; i += 4)
+        sum += be32(out + i);
+    assert_int_equal(sum, 0xB1B0AFBAu);
+    /* a truncated font is refused, not read out of bounds */
+    free(out);
+    out = NULL;
+    assert_int_equal(kopro_pdf__ttf_subset(&out, &out_len, map, (const unsigned char *)ttf, 40, keep, n),
+                     KOPRO_EINVAL);
+    assert_null(out);
+    free(keep);
+    free(map);
+    free(ttf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_pdf__misuse_is_reported),
         cmocka_unit_test(test_pdf__sanitize),
         cmocka_unit_test(test_pdf__missing_font_dir),
+        cmocka_unit_test(test_pdf__ttf_subset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
