@@ -1724,6 +1724,8 @@ int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
     threads = opts->threads != 0 ? opts->threads : KOPRO_API_DEFAULT_THREADS;
     if (threads > 256)
         return kopro_error_set(KOPRO_EINVAL, "--threads %u is more than 256", threads);
+    /* seed jansson's hash function before any thread builds an object */
+    json_object_seed(0);
     api = calloc(1, sizeof(*api));
     if (api == NULL)
         return kopro_error_set(KOPRO_ERROR, "out of memory");

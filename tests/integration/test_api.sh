@@ -141,6 +141,7 @@ if [ -z "$PORT" ]; then
     exit 1
 fi
 BASE="http://127.0.0.1:$PORT"
+printf 'Authorization: Bearer %s\n' "$T_ADMIN" >"$KT_TMP/hdr.admin"
 
 # call METHOD PATH TOKEN|- [BODY]: prints the status; body in $KT_TMP/body,
 # headers in $KT_TMP/headers. The token goes through a header file, not argv.
@@ -405,7 +406,6 @@ if [ -n "$ANY_KIND" ]; then
     if [ "$ANY_KIND" = test.noop ]; then
         # concurrent plain enqueues share commits (group commit): every one must
         # still get its own job, and a 202 only once its row is committed
-        printf 'Authorization: Bearer %s\n' "$T_ADMIN" >"$KT_TMP/hdr.admin"
         before=$(kt_psql -d "$DB" -tAc "select count(*) from kopro.jobs where kind='test.noop'")
         seq 1 60 | xargs -P 30 -I{} curl -s -o "$KT_TMP/par.{}" -w '%{http_code}\n' \
             -H @"$KT_TMP/hdr.admin" --data-binary '{"kind":"test.noop","payload":{"n":{}}}' \
@@ -429,6 +429,44 @@ kt_check "metrics: requests by status and jobs by kind and state" sh -c "
     grep -q '^kopro_api_database_up 1' '$KT_TMP/m' &&
     grep -q '^kopro_jobs_runnable_age_seconds{kind=\"backup.run\",state=\"queued\"} [0-9]' '$KT_TMP/m' &&
     grep -q '^kopro_job_attempt_errors{kind=\"pdf.minutes\",state=\"succeeded\"} 0' '$KT_TMP/m'"
+# A server whose database lacks the kopro schema, and one whose database is down.
+# start_api URL LOG: starts kopro-api on a free port; sets P2 (pid) and B2 (base URL).
+start_api() {
+    : >"$2"
+    KOPRO_DATABASE_URL=$1 KOPRO_JWT_SECRET=$SECRET "$KOPRO_BIN/kopro-api" --listen 127.0.0.1:0 \
+        --threads 2 2>"$2" &
+    P2=$!
+    port2=""
+    i=0
+    while [ $i -lt 200 ] && [ -z "$port2" ]; do
+        port2=$(sed -n 's/^kopro-api: listening on .*:\([0-9][0-9]*\)$/\1/p' "$2")
+        [ -n "$port2" ] || sleep 0.1
+        i=$((i + 1))
+    done
+    B2="http://127.0.0.1:$port2"
+    [ -n "$port2" ]
+}
+stop_api() { kill -TERM "$P2"; wait "$P2"; }
+if start_api "$(kt_db_url postgres)" "$KT_TMP/api2.log"; then
+    kt_check "ready without the kopro schema → 503 naming the fix" sh -c "
+        [ \"\$(curl -s -o '$KT_TMP/r2' -w '%{http_code}' '$B2/api/v1/ready')\" = 503 ] && cat '$KT_TMP/r2' &&
+        grep -q 'kopro-worker migrate' '$KT_TMP/r2'"
+    stop_api
+    kt_check "... and that server stops cleanly" test $? = 0
+else
+    kt_check "kopro-api starts against a database without the kopro schema" false
+fi
+if start_api "postgresql:///nowhere?host=$KT_TMP/no-such-socket-dir" "$KT_TMP/api3.log"; then
+    kt_check "database down: health still 200" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$B2/api/v1/health')\" = 200 ]"
+    kt_check "database down: ready → 503" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$B2/api/v1/ready')\" = 503 ]"
+    kt_check "database down: an enqueue → 503 (nothing lost silently)" sh -c "
+        [ \"\$(curl -s -o '$KT_TMP/r3' -w '%{http_code}' -H @'$KT_TMP/hdr.admin' --data-binary '{\"kind\":\"backup.run\",\"payload\":{}}' '$B2/api/v1/jobs')\" = 503 ] && cat '$KT_TMP/r3'"
+    kt_check "database down: metrics say kopro_api_database_up 0" sh -c "curl -s '$B2/metrics' | grep -q '^kopro_api_database_up 0'"
+    stop_api
+    kt_check "... and that server stops cleanly" test $? = 0
+else
+    kt_check "kopro-api starts while the database is down" false
+fi
 kt_expect_exit "a second server on the same port cannot bind → 1" 1 env KOPRO_JWT_SECRET="$SECRET" \
     "$KOPRO_BIN/kopro-api" --listen "127.0.0.1:$PORT"
 kt_check "SIGTERM stops the server with exit 0 (and no leak under ASan)" sh -c "
