@@ -204,6 +204,13 @@ kt_check "size 5: every journal entry balances, every call is fully split" zero 
          + (select count(*) from call_for_funds c where c.total_amount <> (select sum(amount) from owner_contributions oc where oc.call_for_funds_id = c.id))"
 DB=$DB_SAVE
 
+fast_same() {
+    "$GEN" --seed 7 --size 5 >"$KT_TMP/slow.sql" && "$GEN" --seed 7 --size 5 --fast >"$KT_TMP/fast.sql" &&
+        [ "$(grep -c '^SET LOCAL session_replication_role = replica;$' "$KT_TMP/fast.sql")" = 1 ] &&
+        grep -v '^SET LOCAL session_replication_role = replica;$' "$KT_TMP/fast.sql" | cmp - "$KT_TMP/slow.sql"
+}
+kt_check "--fast is the same data plus one SET LOCAL (loaded above with FK checks on)" fast_same
+
 echo "== fixtures: command line"
 kt_expect_exit "--help exits 0" 0 "$GEN" --help
 kt_expect_exit "--size 0 is a usage error (exit 2)" 2 "$GEN" --size 0
