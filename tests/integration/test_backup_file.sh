@@ -80,6 +80,14 @@ sleep 2
 kt_expect_exit "an expired key is refused" 4 \
     "$B" run --repo "file://$REPO" --db "$SRC" --recipient "$EXP"
 kb_said "the error says expired" "has expired"
+# a revoked key: import the revocation certificate gpg made when creating it
+gpg --batch --quiet --passphrase '' --quick-gen-key "revoked <revoked@kopro.invalid>" \
+    future-default default never 2>/dev/null
+REV=$(gpg --batch --with-colons --list-keys revoked@kopro.invalid | awk -F: '/^fpr:/{print $10; exit}')
+sed 's/^:-----BEGIN/-----BEGIN/' "$GNUPGHOME/openpgp-revocs.d/$REV.rev" | gpg --batch --quiet --import 2>/dev/null
+kt_expect_exit "a revoked key is refused" 4 \
+    "$B" run --repo "file://$REPO" --db "$SRC" --recipient "$REV"
+kb_said "the error says revoked" "revoked"
 kt_expect_exit "database unreachable: clear error" 1 \
     "$B" run --repo "file://$REPO" --db "postgresql:///kbf_src?host=$KT_TMP/nosuchdir" --recipient "$KT_FPR"
 kb_said "the error says it cannot connect" "cannot connect"
