@@ -6,14 +6,13 @@
 #include "kopro/accounts.h"
 
 #include "kopro/error.h"
+#include "model_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef __int128 i128;
-
-#define JSON_ARRAY_CAP 1000000
 
 /* ------------------------------------------------------------ apportionment */
 
@@ -71,51 +70,30 @@ int kopro_pcn_apportion(int64_t *parts_out, int64_t total_cents, const int64_t *
 
 /* ------------------------------------------------------------ free */
 
-static void free_str(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 void kopro_accounts_free(struct kopro_accounts *m)
 {
     if (m == NULL)
         return;
-    free_str(m->building.id);
-    free_str(m->building.organization_id);
-    free_str(m->building.name);
-    free_str(m->building.address);
-    free_str(m->building.postal_code);
-    free_str(m->building.city);
-    free_str(m->building.syndic_name);
-    free_str(m->period_from);
-    free_str(m->period_to);
+    kopro_model__free_building(&m->building);
+    kopro_model__free_str(m->period_from);
+    kopro_model__free_str(m->period_to);
     for (size_t i = 0; i < m->n_accounts; i++) {
-        free_str(m->accounts[i].code);
-        free_str(m->accounts[i].label);
+        kopro_model__free_str(m->accounts[i].code);
+        kopro_model__free_str(m->accounts[i].label);
     }
     free(m->accounts);
     for (size_t i = 0; i < m->n_owners; i++) {
-        free_str(m->owners[i].id);
-        free_str(m->owners[i].display_name);
+        kopro_model__free_str(m->owners[i].id);
+        kopro_model__free_str(m->owners[i].display_name);
     }
     free(m->owners);
-    for (size_t i = 0; i < m->n_units; i++) {
-        free_str(m->units[i].id);
-        free_str(m->units[i].number);
-        free_str(m->units[i].type);
-    }
-    free(m->units);
-    for (size_t i = 0; i < m->n_ownerships; i++)
-        free_str(m->ownerships[i].id);
-    free(m->ownerships);
+    kopro_model__free_units(m->units, m->n_units);
+    kopro_model__free_ownerships(m->ownerships, m->n_ownerships);
     for (size_t i = 0; i < m->n_contributions; i++) {
-        free_str(m->contributions[i].id);
-        free_str(m->contributions[i].date);
-        free_str(m->contributions[i].description);
-        free_str(m->contributions[i].account_code);
+        kopro_model__free_str(m->contributions[i].id);
+        kopro_model__free_str(m->contributions[i].date);
+        kopro_model__free_str(m->contributions[i].description);
+        kopro_model__free_str(m->contributions[i].account_code);
     }
     free(m->contributions);
     explicit_bzero(m, sizeof(*m));
@@ -314,90 +292,6 @@ done:
 
 /* ------------------------------------------------------------ JSON */
 
-static int dup_opt(char **dst, const char *src)
-{
-    *dst = NULL;
-    if (src == NULL)
-        return 0;
-    *dst = strdup(src);
-    return *dst == NULL ? kopro_error_set(KOPRO_ERROR, "out of memory copying a string") : 0;
-}
-
-static int jstr(char **dst, const json_t *obj, const char *key, int required, const char *path)
-{
-    const json_t *v = json_object_get(obj, key);
-    *dst = NULL;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return kopro_error_set(KOPRO_EINVAL, "%s.%s: missing; it is required (a string)",
-                                   path, key);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return kopro_error_set(KOPRO_EINVAL, "%s.%s: must be a string", path, key);
-    return dup_opt(dst, json_string_value(v));
-}
-
-static int jdec(int64_t *dst, const json_t *obj, const char *key, int scale, int required,
-                const char *path)
-{
-    const json_t *v = json_object_get(obj, key);
-    char what[160];
-    *dst = 0;
-    snprintf(what, sizeof(what), "%s.%s", path, key);
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return kopro_error_set(KOPRO_EINVAL, "%s: missing; give a decimal string", what);
-        return 0;
-    }
-    if (json_is_integer(v)) {
-        char text[32];
-        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
-        return kopro_decimal_parse(dst, text, scale, what);
-    }
-    if (json_is_string(v))
-        return kopro_decimal_parse(dst, json_string_value(v), scale, what);
-    return kopro_error_set(KOPRO_EINVAL,
-                           "%s: give an integer or a decimal string (\"1234.56\"), not a JSON "
-                           "real, so that the amount stays exact",
-                           what);
-}
-
-static int jarray(const json_t **dst, size_t *n, const json_t *obj, const char *key)
-{
-    const json_t *v = json_object_get(obj, key);
-    *dst = NULL;
-    *n = 0;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_array(v))
-        return kopro_error_set(KOPRO_EINVAL, "%s: must be an array", key);
-    if (json_array_size(v) > JSON_ARRAY_CAP)
-        return kopro_error_set(KOPRO_ETOOBIG, "%s: more than %d items", key, JSON_ARRAY_CAP);
-    *dst = v;
-    *n = json_array_size(v);
-    return 0;
-}
-
-static int valid_date(const char *s)
-{
-    int y, mo, d, n = 0;
-    return s != NULL && strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 &&
-           n == 10 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
-}
-
-static size_t find_id(char *const *first, size_t n, size_t stride, const char *id)
-{
-    if (id == NULL)
-        return KOPRO_NONE;
-    for (size_t i = 0; i < n; i++) {
-        const char *x = *(char *const *)((const char *)first + i * stride);
-        if (x != NULL && strcmp(x, id) == 0)
-            return i;
-    }
-    return KOPRO_NONE;
-}
-
 static int ref(size_t *dst, const json_t *o, const char *key, const char *path, char *const *first,
                size_t n, size_t stride, const char *target)
 {
@@ -405,7 +299,7 @@ static int ref(size_t *dst, const json_t *o, const char *key, const char *path, 
     if (id == NULL)
         return kopro_error_set(KOPRO_EINVAL, "%s.%s: missing; give the id of one of %s", path, key,
                                target);
-    *dst = find_id(first, n, stride, id);
+    *dst = kopro_model__find_id(first, n, stride, id);
     if (*dst == KOPRO_NONE)
         return kopro_error_set(KOPRO_EINVAL, "%s.%s: no %s with id %s", path, key, target, id);
     return 0;
@@ -413,32 +307,17 @@ static int ref(size_t *dst, const json_t *o, const char *key, const char *path, 
 
 static int load_json_building(struct kopro_accounts *m, const json_t *doc)
 {
-    const json_t *b = json_object_get(doc, "building");
-    const json_t *tt;
     const json_t *period = json_object_get(doc, "period");
     int rc;
-    if (!json_is_object(b))
-        return kopro_error_set(KOPRO_EINVAL, "building: missing; it must be an object");
-    if ((rc = jstr(&m->building.id, b, "id", 0, "building")) != 0 ||
-        (rc = jstr(&m->building.organization_id, b, "organization_id", 0, "building")) != 0 ||
-        (rc = jstr(&m->building.name, b, "name", 1, "building")) != 0 ||
-        (rc = jstr(&m->building.address, b, "address", 0, "building")) != 0 ||
-        (rc = jstr(&m->building.postal_code, b, "postal_code", 0, "building")) != 0 ||
-        (rc = jstr(&m->building.city, b, "city", 0, "building")) != 0 ||
-        (rc = jstr(&m->building.syndic_name, b, "syndic_name", 0, "building")) != 0)
+    if ((rc = kopro_model__jbuilding(&m->building, doc)) != 0)
         return rc;
-    tt = json_object_get(b, "total_tantiemes");
-    if (!json_is_integer(tt) || json_integer_value(tt) <= 0 || json_integer_value(tt) > INT32_MAX)
-        return kopro_error_set(KOPRO_EINVAL,
-                               "building.total_tantiemes: must be a positive integer (e.g. 10000)");
-    m->building.total_tantiemes = json_integer_value(tt);
     if (!json_is_object(period))
         return kopro_error_set(KOPRO_EINVAL,
                                "period: missing; give {\"from\": \"YYYY-MM-DD\", \"to\": \"YYYY-MM-DD\"}");
-    if ((rc = jstr(&m->period_from, period, "from", 1, "period")) != 0 ||
-        (rc = jstr(&m->period_to, period, "to", 1, "period")) != 0)
+    if ((rc = kopro_model__jstr(&m->period_from, period, "from", 1, "period")) != 0 ||
+        (rc = kopro_model__jstr(&m->period_to, period, "to", 1, "period")) != 0)
         return rc;
-    if (!valid_date(m->period_from) || !valid_date(m->period_to) ||
+    if (!kopro_model__is_date(m->period_from) || !kopro_model__is_date(m->period_to) ||
         strcmp(m->period_from, m->period_to) > 0)
         return kopro_error_set(KOPRO_EINVAL,
                                "period: \"%s\" to \"%s\" is not a period; give two YYYY-MM-DD "
@@ -451,7 +330,7 @@ static int load_json_accounts(struct kopro_accounts *m, const json_t *doc)
 {
     const json_t *arr;
     size_t n;
-    int rc = jarray(&arr, &n, doc, "accounts");
+    int rc = kopro_model__jarray(&arr, &n, doc, "accounts", NULL);
     if (rc != 0)
         return rc;
     m->accounts = calloc(n ? n : 1, sizeof(*m->accounts));
@@ -465,10 +344,10 @@ static int load_json_accounts(struct kopro_accounts *m, const json_t *doc)
         snprintf(path, sizeof(path), "accounts[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&a->code, o, "code", 1, path)) != 0 ||
-            (rc = jstr(&a->label, o, "label", 0, path)) != 0 ||
-            (rc = jdec(&a->debit_cents, o, "debit", 2, 0, path)) != 0 ||
-            (rc = jdec(&a->credit_cents, o, "credit", 2, 0, path)) != 0)
+        if ((rc = kopro_model__jstr(&a->code, o, "code", 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&a->label, o, "label", 0, path)) != 0 ||
+            (rc = kopro_model__jdec(&a->debit_cents, o, "debit", 2, 0, path)) != 0 ||
+            (rc = kopro_model__jdec(&a->credit_cents, o, "credit", 2, 0, path)) != 0)
             return rc;
         if (a->code[0] != '6' && a->code[0] != '7')
             return kopro_error_set(KOPRO_EINVAL,
@@ -492,7 +371,7 @@ static int load_json_people(struct kopro_accounts *m, const json_t *doc)
     size_t n;
     int rc;
 
-    if ((rc = jarray(&arr, &n, doc, "owners")) != 0)
+    if ((rc = kopro_model__jarray(&arr, &n, doc, "owners", NULL)) != 0)
         return rc;
     m->owners = calloc(n ? n : 1, sizeof(*m->owners));
     if (m->owners == NULL)
@@ -504,12 +383,12 @@ static int load_json_people(struct kopro_accounts *m, const json_t *doc)
         snprintf(path, sizeof(path), "owners[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&m->owners[i].id, o, "id", 1, path)) != 0 ||
-            (rc = jstr(&m->owners[i].display_name, o, "name", 1, path)) != 0)
+        if ((rc = kopro_model__jstr(&m->owners[i].id, o, "id", 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&m->owners[i].display_name, o, "name", 1, path)) != 0)
             return rc;
         m->owners[i].is_company = json_is_true(json_object_get(o, "is_company"));
     }
-    if ((rc = jarray(&arr, &n, doc, "units")) != 0)
+    if ((rc = kopro_model__jarray(&arr, &n, doc, "units", NULL)) != 0)
         return rc;
     m->units = calloc(n ? n : 1, sizeof(*m->units));
     if (m->units == NULL)
@@ -521,13 +400,13 @@ static int load_json_people(struct kopro_accounts *m, const json_t *doc)
         snprintf(path, sizeof(path), "units[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&m->units[i].id, o, "id", 1, path)) != 0 ||
-            (rc = jstr(&m->units[i].number, o, "number", 0, path)) != 0 ||
-            (rc = jstr(&m->units[i].type, o, "type", 0, path)) != 0 ||
-            (rc = jdec(&m->units[i].quota_e4, o, "quota", 4, 1, path)) != 0)
+        if ((rc = kopro_model__jstr(&m->units[i].id, o, "id", 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&m->units[i].number, o, "number", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&m->units[i].type, o, "type", 0, path)) != 0 ||
+            (rc = kopro_model__jdec(&m->units[i].quota_e4, o, "quota", 4, 1, path)) != 0)
             return rc;
     }
-    if ((rc = jarray(&arr, &n, doc, "ownerships")) != 0)
+    if ((rc = kopro_model__jarray(&arr, &n, doc, "ownerships", NULL)) != 0)
         return rc;
     m->ownerships = calloc(n ? n : 1, sizeof(*m->ownerships));
     if (m->ownerships == NULL)
@@ -540,7 +419,7 @@ static int load_json_people(struct kopro_accounts *m, const json_t *doc)
         snprintf(path, sizeof(path), "ownerships[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&w->id, o, "id", 0, path)) != 0 ||
+        if ((rc = kopro_model__jstr(&w->id, o, "id", 0, path)) != 0 ||
             (rc = ref(&w->unit, o, "unit", path, &m->units[0].id, m->n_units, sizeof(*m->units),
                       "units")) != 0 ||
             (rc = ref(&w->owner, o, "owner", path, &m->owners[0].id, m->n_owners,
@@ -548,10 +427,10 @@ static int load_json_people(struct kopro_accounts *m, const json_t *doc)
             return rc;
         if (json_object_get(o, "fraction") == NULL)
             w->fraction_e5 = KOPRO_FRACTION_SCALE;
-        else if ((rc = jdec(&w->fraction_e5, o, "fraction", 5, 1, path)) != 0)
+        else if ((rc = kopro_model__jdec(&w->fraction_e5, o, "fraction", 5, 1, path)) != 0)
             return rc;
     }
-    if ((rc = jarray(&arr, &n, doc, "contributions")) != 0)
+    if ((rc = kopro_model__jarray(&arr, &n, doc, "contributions", NULL)) != 0)
         return rc;
     m->contributions = calloc(n ? n : 1, sizeof(*m->contributions));
     if (m->contributions == NULL)
@@ -565,14 +444,14 @@ static int load_json_people(struct kopro_accounts *m, const json_t *doc)
         snprintf(path, sizeof(path), "contributions[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&c->id, o, "id", 0, path)) != 0 ||
+        if ((rc = kopro_model__jstr(&c->id, o, "id", 0, path)) != 0 ||
             (rc = ref(&c->owner, o, "owner", path, &m->owners[0].id, m->n_owners,
                       sizeof(*m->owners), "owners")) != 0 ||
-            (rc = jdec(&c->called_cents, o, "called", 2, 1, path)) != 0 ||
-            (rc = jdec(&c->paid_cents, o, "paid", 2, 0, path)) != 0 ||
-            (rc = jstr(&c->date, o, "date", 0, path)) != 0 ||
-            (rc = jstr(&c->description, o, "description", 0, path)) != 0 ||
-            (rc = jstr(&c->account_code, o, "account_code", 0, path)) != 0)
+            (rc = kopro_model__jdec(&c->called_cents, o, "called", 2, 1, path)) != 0 ||
+            (rc = kopro_model__jdec(&c->paid_cents, o, "paid", 2, 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&c->date, o, "date", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&c->description, o, "description", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&c->account_code, o, "account_code", 0, path)) != 0)
             return rc;
         kind = json_string_value(json_object_get(o, "fund"));
         if (kind == NULL || strcmp(kind, "working_capital") == 0)
@@ -624,18 +503,6 @@ done:
     return rc;
 }
 
-static json_t *jdec_s(int64_t v, int scale)
-{
-    char buf[32];
-    kopro_decimal_format(buf, sizeof(buf), v, scale);
-    return json_string(buf);
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-    return s != NULL ? json_string(s) : json_null();
-}
-
 int kopro_accounts_to_json(json_t **out, const struct kopro_accounts *m)
 {
     json_t *doc = NULL;
@@ -650,51 +517,55 @@ int kopro_accounts_to_json(json_t **out, const struct kopro_accounts *m)
     *out = NULL;
     for (size_t i = 0; !bad && i < m->n_accounts; i++) {
         const struct kopro_pcn_account *a = &m->accounts[i];
-        bad |= json_array_append_new(accounts,
-                                     json_pack("{s:s, s:o, s:i, s:o, s:o}", "code", a->code,
-                                               "label", jstr_or_null(a->label), "class",
-                                               a->pcn_class, "debit", jdec_s(a->debit_cents, 2),
-                                               "credit", jdec_s(a->credit_cents, 2))) != 0;
+        bad |= json_array_append_new(
+                   accounts, json_pack("{s:s, s:o, s:i, s:o, s:o}", "code", a->code, "label",
+                                       kopro_model__jstr_or_null(a->label), "class", a->pcn_class,
+                                       "debit", kopro_model__jdec_new(a->debit_cents, 2), "credit",
+                                       kopro_model__jdec_new(a->credit_cents, 2))) != 0;
     }
     for (size_t i = 0; !bad && i < m->n_owners; i++)
         bad |= json_array_append_new(owners, json_pack("{s:s, s:s, s:b}", "id", m->owners[i].id,
                                                        "name", m->owners[i].display_name,
                                                        "is_company", m->owners[i].is_company)) != 0;
     for (size_t i = 0; !bad && i < m->n_units; i++)
-        bad |= json_array_append_new(units, json_pack("{s:s, s:o, s:o, s:o}", "id", m->units[i].id,
-                                                      "number", jstr_or_null(m->units[i].number),
-                                                      "type", jstr_or_null(m->units[i].type),
-                                                      "quota", jdec_s(m->units[i].quota_e4, 4))) != 0;
+        bad |= json_array_append_new(
+                   units, json_pack("{s:s, s:o, s:o, s:o}", "id", m->units[i].id, "number",
+                                    kopro_model__jstr_or_null(m->units[i].number), "type",
+                                    kopro_model__jstr_or_null(m->units[i].type), "quota",
+                                    kopro_model__jdec_new(m->units[i].quota_e4, 4))) != 0;
     for (size_t i = 0; !bad && i < m->n_ownerships; i++) {
         const struct kopro_ownership *w = &m->ownerships[i];
-        bad |= json_array_append_new(ownerships,
-                                     json_pack("{s:o, s:s, s:s, s:o}", "id", jstr_or_null(w->id),
-                                               "unit", m->units[w->unit].id, "owner",
-                                               m->owners[w->owner].id, "fraction",
-                                               jdec_s(w->fraction_e5, 5))) != 0;
+        bad |= json_array_append_new(
+                   ownerships,
+                   json_pack("{s:o, s:s, s:s, s:o}", "id", kopro_model__jstr_or_null(w->id), "unit",
+                             m->units[w->unit].id, "owner", m->owners[w->owner].id, "fraction",
+                             kopro_model__jdec_new(w->fraction_e5, 5))) != 0;
     }
     for (size_t i = 0; !bad && i < m->n_contributions; i++) {
         const struct kopro_contribution *c = &m->contributions[i];
         bad |= json_array_append_new(
                    contribs,
-                   json_pack("{s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", jstr_or_null(c->id),
-                             "owner", m->owners[c->owner].id, "fund",
-                             c->is_reserve ? "reserve" : "working_capital", "called",
-                             jdec_s(c->called_cents, 2), "paid", jdec_s(c->paid_cents, 2), "date",
-                             jstr_or_null(c->date), "description", jstr_or_null(c->description),
-                             "account_code", jstr_or_null(c->account_code))) != 0;
+                   json_pack("{s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+                             kopro_model__jstr_or_null(c->id), "owner", m->owners[c->owner].id,
+                             "fund", c->is_reserve ? "reserve" : "working_capital", "called",
+                             kopro_model__jdec_new(c->called_cents, 2), "paid",
+                             kopro_model__jdec_new(c->paid_cents, 2), "date",
+                             kopro_model__jstr_or_null(c->date), "description",
+                             kopro_model__jstr_or_null(c->description), "account_code",
+                             kopro_model__jstr_or_null(c->account_code))) != 0;
     }
     if (bad)
         goto fail;
     doc = json_pack("{s:s, s:i, s:{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I}, s:{s:s, s:s}, s:s, "
                     "s:o, s:o, s:o, s:o, s:o}",
                     "model", "accounts", "version", 1, "building", "id",
-                    jstr_or_null(m->building.id), "organization_id",
-                    jstr_or_null(m->building.organization_id), "name",
+                    kopro_model__jstr_or_null(m->building.id), "organization_id",
+                    kopro_model__jstr_or_null(m->building.organization_id), "name",
                     m->building.name ? m->building.name : "", "address",
-                    jstr_or_null(m->building.address), "postal_code",
-                    jstr_or_null(m->building.postal_code), "city", jstr_or_null(m->building.city),
-                    "syndic_name", jstr_or_null(m->building.syndic_name), "total_tantiemes",
+                    kopro_model__jstr_or_null(m->building.address), "postal_code",
+                    kopro_model__jstr_or_null(m->building.postal_code), "city",
+                    kopro_model__jstr_or_null(m->building.city), "syndic_name",
+                    kopro_model__jstr_or_null(m->building.syndic_name), "total_tantiemes",
                     (json_int_t)m->building.total_tantiemes, "period", "from",
                     m->period_from ? m->period_from : "", "to", m->period_to ? m->period_to : "",
                     "source",
@@ -726,10 +597,11 @@ int kopro_accounts_result_to_json(json_t **out, const struct kopro_accounts *m,
     *out = NULL;
     for (size_t a = 0; !bad && a < m->n_accounts; a++) {
         const struct kopro_pcn_account *acc = &m->accounts[a];
-        bad |= json_array_append_new(accounts,
-                                     json_pack("{s:s, s:o, s:i, s:I}", "code", acc->code, "label",
-                                               jstr_or_null(acc->label), "class", acc->pcn_class,
-                                               "amount_cents", (json_int_t)acc->amount_cents)) != 0;
+        bad |=
+            json_array_append_new(
+                accounts, json_pack("{s:s, s:o, s:i, s:I}", "code", acc->code, "label",
+                                    kopro_model__jstr_or_null(acc->label), "class", acc->pcn_class,
+                                    "amount_cents", (json_int_t)acc->amount_cents)) != 0;
     }
     for (size_t i = 0; !bad && i < s->n_items; i++) {
         const struct kopro_statement *st = &s->items[i];
@@ -773,13 +645,12 @@ int kopro_accounts_result_to_json(json_t **out, const struct kopro_accounts *m,
                                only_owner, nz(m->building.id));
     }
     doc = json_pack("{s:o, s:{s:s, s:s}, s:s, s:I, s:I, s:o, s:o}", "building_id",
-                    jstr_or_null(m->building.id), "period", "from",
+                    kopro_model__jstr_or_null(m->building.id), "period", "from",
                     m->period_from ? m->period_from : "", "to", m->period_to ? m->period_to : "",
                     "source",
                     m->source == KOPRO_ACCOUNTS_EXPENSES ? "expenses" : "journal_entry_lines",
-                    "total_charges_cents", (json_int_t)m->total_charges_cents,
-                    "total_income_cents", (json_int_t)m->total_income_cents, "accounts", accounts,
-                    "statements", stmts);
+                    "total_charges_cents", (json_int_t)m->total_charges_cents, "total_income_cents",
+                    (json_int_t)m->total_income_cents, "accounts", accounts, "statements", stmts);
     if (doc == NULL)
         return kopro_error_set(KOPRO_ERROR, "out of memory writing statements as JSON");
     *out = doc;

@@ -7,6 +7,7 @@
 
 #include "kopro/db.h"
 #include "kopro/error.h"
+#include "model_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,33 +34,9 @@ static int is_uuid(const char *s)
     return 1;
 }
 
-static int is_date(const char *s)
-{
-    int y, mo, d, n = 0;
-    return s != NULL && strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 &&
-           n == 10 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
-}
-
 static int dup_val(char **dst, const PGresult *res, int row, int col)
 {
-    const char *v = kopro_db_value(res, row, col);
-    *dst = NULL;
-    if (v == NULL)
-        return 0;
-    *dst = strdup(v);
-    return *dst == NULL ? kopro_error_set(KOPRO_ERROR, "out of memory reading accounts") : 0;
-}
-
-static size_t find_id(char *const *first, size_t n, size_t stride, const char *id)
-{
-    if (id == NULL)
-        return KOPRO_NONE;
-    for (size_t i = 0; i < n; i++) {
-        const char *x = *(char *const *)((const char *)first + i * stride);
-        if (x != NULL && strcmp(x, id) == 0)
-            return i;
-    }
-    return KOPRO_NONE;
+    return kopro_model__db_str(dst, res, row, col, "accounts");
 }
 
 static int load_building(struct kopro_accounts *m, PGconn *db, const char *const *params)
@@ -205,10 +182,6 @@ done:
 
 static int load_shares(struct kopro_accounts *m, PGconn *db, const char *const *params)
 {
-    /* float8 quota through numeric: independent of extra_float_digits */
-    static const char sql_units[] =
-        "SELECT id, unit_number, unit_type::text, quota::numeric::text FROM units"
-        " WHERE building_id = $1 ORDER BY unit_number, id";
     /* active at the last instant of the period */
     static const char sql_owners[] =
         "WITH holders AS ("
@@ -234,27 +207,8 @@ static int load_shares(struct kopro_accounts *m, PGconn *db, const char *const *
     PGresult *res = NULL;
     int n, rc;
 
-    if ((rc = kopro_db_exec(db, &res, "reading units", sql_units, 1, params)) != 0)
+    if ((rc = kopro_model__db_units(&m->units, &m->n_units, db, params[0], "accounts")) != 0)
         goto done;
-    n = PQntuples(res);
-    m->units = calloc(n ? (size_t)n : 1, sizeof(*m->units));
-    if (m->units == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading units");
-        goto done;
-    }
-    for (int i = 0; i < n; i++) {
-        struct kopro_unit *u = &m->units[i];
-        char what[96];
-        m->n_units = (size_t)i + 1;
-        if ((rc = dup_val(&u->id, res, i, 0)) != 0 || (rc = dup_val(&u->number, res, i, 1)) != 0 ||
-            (rc = dup_val(&u->type, res, i, 2)) != 0)
-            goto done;
-        snprintf(what, sizeof(what), "units %s: quota", u->id);
-        if ((rc = kopro_decimal_parse(&u->quota_e4, kopro_db_value(res, i, 3), 4, what)) != 0)
-            goto done;
-    }
-    PQclear(res);
-    res = NULL;
 
     if ((rc = kopro_db_exec(db, &res, "reading owners", sql_owners, 3, params)) != 0)
         goto done;
@@ -266,49 +220,21 @@ static int load_shares(struct kopro_accounts *m, PGconn *db, const char *const *
     }
     for (int i = 0; i < n; i++) {
         struct kopro_acc_owner *o = &m->owners[i];
-        const char *first = kopro_db_value(res, i, 1);
-        const char *last = kopro_db_value(res, i, 2);
-        size_t len = (first ? strlen(first) : 0) + (last ? strlen(last) : 0) + 2;
         m->n_owners = (size_t)i + 1;
-        if ((rc = dup_val(&o->id, res, i, 0)) != 0)
+        if ((rc = dup_val(&o->id, res, i, 0)) != 0 ||
+            (rc = kopro_model__display_name(&o->display_name, &o->is_company,
+                                            kopro_db_value(res, i, 1),
+                                            kopro_db_value(res, i, 2))) != 0)
             goto done;
-        o->is_company = first == NULL || first[0] == '\0';
-        o->display_name = malloc(len);
-        if (o->display_name == NULL) {
-            rc = kopro_error_set(KOPRO_ERROR, "out of memory reading owners");
-            goto done;
-        }
-        snprintf(o->display_name, len, "%s%s%s", o->is_company ? "" : first,
-                 !o->is_company && last && last[0] ? " " : "", last ? last : "");
     }
     PQclear(res);
     res = NULL;
 
-    if ((rc = kopro_db_exec(db, &res, "reading unit_owners", sql_own, 3, params)) != 0)
+    if ((rc = kopro_db_exec(db, &res, "reading unit_owners", sql_own, 3, params)) != 0 ||
+        (rc = kopro_model__db_ownerships(&m->ownerships, &m->n_ownerships, res, m->units,
+                                         m->n_units, &m->owners[0].id, m->n_owners,
+                                         sizeof(*m->owners), "accounts")) != 0)
         goto done;
-    n = PQntuples(res);
-    m->ownerships = calloc(n ? (size_t)n : 1, sizeof(*m->ownerships));
-    if (m->ownerships == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading unit_owners");
-        goto done;
-    }
-    for (int i = 0; i < n; i++) {
-        struct kopro_ownership *w = &m->ownerships[i];
-        char what[96];
-        m->n_ownerships = (size_t)i + 1;
-        if ((rc = dup_val(&w->id, res, i, 0)) != 0)
-            goto done;
-        w->unit = find_id(&m->units[0].id, m->n_units, sizeof(*m->units), kopro_db_value(res, i, 1));
-        w->owner = find_id(&m->owners[0].id, m->n_owners, sizeof(*m->owners),
-                           kopro_db_value(res, i, 2));
-        if (w->unit == KOPRO_NONE || w->owner == KOPRO_NONE) {
-            rc = kopro_error_set(KOPRO_ERROR, "unit_owners %s: unit or owner not loaded", w->id);
-            goto done;
-        }
-        snprintf(what, sizeof(what), "unit_owners %s: ownership_percentage", w->id);
-        if ((rc = kopro_decimal_parse(&w->fraction_e5, kopro_db_value(res, i, 3), 5, what)) != 0)
-            goto done;
-    }
 done:
     PQclear(res);
     return rc;
@@ -349,8 +275,8 @@ static int load_contributions(struct kopro_accounts *m, PGconn *db, const char *
             (rc = dup_val(&c->description, res, i, 6)) != 0 ||
             (rc = dup_val(&c->account_code, res, i, 7)) != 0)
             goto done;
-        c->owner = find_id(&m->owners[0].id, m->n_owners, sizeof(*m->owners),
-                           kopro_db_value(res, i, 1));
+        c->owner = kopro_model__find_id(&m->owners[0].id, m->n_owners, sizeof(*m->owners),
+                                        kopro_db_value(res, i, 1));
         if (c->owner == KOPRO_NONE) {
             rc = kopro_error_set(KOPRO_ERROR, "owner_contributions %s: owner not loaded", c->id);
             goto done;
@@ -381,7 +307,8 @@ int kopro_accounts_load_db(struct kopro_accounts **out, PGconn *db, const char *
                              building_id ? building_id : "");
         goto done;
     }
-    if (!is_date(from_date) || !is_date(to_date) || strcmp(from_date, to_date) > 0) {
+    if (!kopro_model__is_date(from_date) || !kopro_model__is_date(to_date) ||
+        strcmp(from_date, to_date) > 0) {
         rc = kopro_error_set(KOPRO_EINVAL,
                              "period \"%.16s\" to \"%.16s\": give two dates YYYY-MM-DD with "
                              "from <= to",

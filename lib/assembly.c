@@ -5,6 +5,7 @@
 #include "kopro/assembly.h"
 
 #include "kopro/error.h"
+#include "model_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define JSON_ARRAY_CAP 1000000 /* items per array of a JSON model */
 
 /* ------------------------------------------------------------ decimals */
 
@@ -90,80 +89,50 @@ void kopro_decimal_format(char *buf, size_t buf_bytes, int64_t value, int scale_
 
 /* ------------------------------------------------------------ free */
 
-static void free_str(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 void kopro_assembly_free(struct kopro_assembly *a)
 {
     if (a == NULL)
         return;
-    free_str(a->building.id);
-    free_str(a->building.organization_id);
-    free_str(a->building.name);
-    free_str(a->building.address);
-    free_str(a->building.postal_code);
-    free_str(a->building.city);
-    free_str(a->building.syndic_name);
-    free_str(a->meeting.id);
-    free_str(a->meeting.title);
-    free_str(a->meeting.location);
-    free_str(a->meeting.status);
+    kopro_model__free_building(&a->building);
+    kopro_model__free_str(a->meeting.id);
+    kopro_model__free_str(a->meeting.title);
+    kopro_model__free_str(a->meeting.location);
+    kopro_model__free_str(a->meeting.status);
     for (size_t i = 0; i < a->meeting.n_agenda; i++)
-        free_str(a->meeting.agenda[i]);
+        kopro_model__free_str(a->meeting.agenda[i]);
     free(a->meeting.agenda);
-    free_str(a->meeting.president_name);
-    free_str(a->meeting.secretary_name);
+    kopro_model__free_str(a->meeting.president_name);
+    kopro_model__free_str(a->meeting.secretary_name);
     for (size_t i = 0; i < a->n_owners; i++) {
-        free_str(a->owners[i].id);
-        free_str(a->owners[i].display_name);
-        free_str(a->owners[i].first_name);
-        free_str(a->owners[i].last_name);
+        kopro_model__free_str(a->owners[i].id);
+        kopro_model__free_str(a->owners[i].display_name);
+        kopro_model__free_str(a->owners[i].first_name);
+        kopro_model__free_str(a->owners[i].last_name);
     }
     free(a->owners);
-    for (size_t i = 0; i < a->n_units; i++) {
-        free_str(a->units[i].id);
-        free_str(a->units[i].number);
-        free_str(a->units[i].type);
-    }
-    free(a->units);
-    for (size_t i = 0; i < a->n_ownerships; i++)
-        free_str(a->ownerships[i].id);
-    free(a->ownerships);
+    kopro_model__free_units(a->units, a->n_units);
+    kopro_model__free_ownerships(a->ownerships, a->n_ownerships);
     for (size_t i = 0; i < a->n_proxies; i++) {
-        free_str(a->proxies[i].holder_id);
-        free_str(a->proxies[i].holder_name);
-        free_str(a->proxies[i].source);
+        kopro_model__free_str(a->proxies[i].holder_id);
+        kopro_model__free_str(a->proxies[i].holder_name);
+        kopro_model__free_str(a->proxies[i].source);
     }
     free(a->proxies);
     for (size_t i = 0; i < a->n_resolutions; i++) {
         struct kopro_resolution *r = &a->resolutions[i];
-        free_str(r->id);
-        free_str(r->title);
-        free_str(r->description);
-        free_str(r->resolution_type);
-        free_str(r->majority_required);
-        free_str(r->stored_status);
+        kopro_model__free_str(r->id);
+        kopro_model__free_str(r->title);
+        kopro_model__free_str(r->description);
+        kopro_model__free_str(r->resolution_type);
+        kopro_model__free_str(r->majority_required);
+        kopro_model__free_str(r->stored_status);
     }
     free(a->resolutions);
     for (size_t i = 0; i < a->n_votes; i++)
-        free_str(a->votes[i].id);
+        kopro_model__free_str(a->votes[i].id);
     free(a->votes);
     explicit_bzero(a, sizeof(*a));
     free(a);
-}
-
-static int dup_opt(char **dst, const char *src)
-{
-    *dst = NULL;
-    if (src == NULL)
-        return 0;
-    *dst = strdup(src);
-    return *dst == NULL ? kopro_error_set(KOPRO_ERROR, "out of memory copying a string") : 0;
 }
 
 int kopro_assembly_set_officers(struct kopro_assembly *a, const char *president_name,
@@ -171,12 +140,12 @@ int kopro_assembly_set_officers(struct kopro_assembly *a, const char *president_
 {
     char *p = NULL;
     char *s = NULL;
-    if (dup_opt(&p, president_name) != 0 || dup_opt(&s, secretary_name) != 0) {
-        free_str(p);
+    if (kopro_model__dup(&p, president_name) != 0 || kopro_model__dup(&s, secretary_name) != 0) {
+        kopro_model__free_str(p);
         return KOPRO_ERROR;
     }
-    free_str(a->meeting.president_name);
-    free_str(a->meeting.secretary_name);
+    kopro_model__free_str(a->meeting.president_name);
+    kopro_model__free_str(a->meeting.secretary_name);
     a->meeting.president_name = p;
     a->meeting.secretary_name = s;
     return 0;
@@ -230,79 +199,6 @@ static size_t id_index_find(const struct id_index *ix, const char *id)
 }
 
 /* ------------------------------------------------------------ JSON load */
-
-static int jstr(char **dst, const json_t *obj, const char *key, int required, const char *path)
-{
-    const json_t *v = json_object_get(obj, key);
-    *dst = NULL;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return kopro_error_set(KOPRO_EINVAL, "%s.%s: missing; it is required (a string)",
-                                   path, key);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return kopro_error_set(KOPRO_EINVAL, "%s.%s: must be a string", path, key);
-    return dup_opt(dst, json_string_value(v));
-}
-
-static int jbool(int *dst, const json_t *obj, const char *key, const char *path)
-{
-    const json_t *v = json_object_get(obj, key);
-    *dst = 0;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_boolean(v))
-        return kopro_error_set(KOPRO_EINVAL, "%s.%s: must be true or false", path, key);
-    *dst = json_is_true(v);
-    return 0;
-}
-
-/* An exact decimal given as a string or an integer (a JSON real is refused:
- * it is a binary double and may not be exact). */
-static int jdec(int64_t *dst, const json_t *obj, const char *key, int scale, int required,
-                const char *path)
-{
-    const json_t *v = json_object_get(obj, key);
-    char what[160];
-    *dst = 0;
-    snprintf(what, sizeof(what), "%s.%s", path, key);
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return kopro_error_set(KOPRO_EINVAL, "%s: missing; give a decimal string like \"250.0000\"",
-                                   what);
-        return 0;
-    }
-    if (json_is_integer(v)) {
-        char text[32];
-        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
-        return kopro_decimal_parse(dst, text, scale, what);
-    }
-    if (json_is_string(v))
-        return kopro_decimal_parse(dst, json_string_value(v), scale, what);
-    return kopro_error_set(KOPRO_EINVAL,
-                           "%s: give an integer or a decimal string (\"250.5000\"), not a JSON "
-                           "real, so that the value stays exact",
-                           what);
-}
-
-static int jarray(const json_t **dst, size_t *n, const json_t *obj, const char *key,
-                  const char *path)
-{
-    const json_t *v = json_object_get(obj, key);
-    *dst = NULL;
-    *n = 0;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_array(v))
-        return kopro_error_set(KOPRO_EINVAL, "%s.%s: must be an array", path, key);
-    if (json_array_size(v) > JSON_ARRAY_CAP)
-        return kopro_error_set(KOPRO_ETOOBIG, "%s.%s: more than %d items", path, key,
-                               JSON_ARRAY_CAP);
-    *dst = v;
-    *n = json_array_size(v);
-    return 0;
-}
 
 /* "YYYY-MM-DDTHH:MM:SSZ" (or "+00:00", or a space instead of T; seconds optional). */
 static int parse_utc(int64_t *out, const char *s, const char *what)
@@ -364,29 +260,6 @@ static const char *const choice_names[] = {"Pour", "Contre", "Abstention"};
 static const char *const meeting_type_names[] = {"ordinary", "extraordinary"};
 static const char *const source_names[] = {"convocation_recipients", "votes"};
 
-static int load_building(struct kopro_assembly *a, const json_t *doc)
-{
-    const json_t *b = json_object_get(doc, "building");
-    const json_t *tt;
-    int rc;
-    if (!json_is_object(b))
-        return kopro_error_set(KOPRO_EINVAL, "building: missing; it must be an object");
-    if ((rc = jstr(&a->building.id, b, "id", 0, "building")) != 0 ||
-        (rc = jstr(&a->building.organization_id, b, "organization_id", 0, "building")) != 0 ||
-        (rc = jstr(&a->building.name, b, "name", 1, "building")) != 0 ||
-        (rc = jstr(&a->building.address, b, "address", 0, "building")) != 0 ||
-        (rc = jstr(&a->building.postal_code, b, "postal_code", 0, "building")) != 0 ||
-        (rc = jstr(&a->building.city, b, "city", 0, "building")) != 0 ||
-        (rc = jstr(&a->building.syndic_name, b, "syndic_name", 0, "building")) != 0)
-        return rc;
-    tt = json_object_get(b, "total_tantiemes");
-    if (!json_is_integer(tt) || json_integer_value(tt) <= 0 || json_integer_value(tt) > INT32_MAX)
-        return kopro_error_set(KOPRO_EINVAL,
-                               "building.total_tantiemes: must be a positive integer (e.g. 10000)");
-    a->building.total_tantiemes = json_integer_value(tt);
-    return 0;
-}
-
 static int load_meeting(struct kopro_assembly *a, const json_t *doc)
 {
     const json_t *m = json_object_get(doc, "meeting");
@@ -397,15 +270,16 @@ static int load_meeting(struct kopro_assembly *a, const json_t *doc)
     int rc;
     if (!json_is_object(m))
         return kopro_error_set(KOPRO_EINVAL, "meeting: missing; it must be an object");
-    if ((rc = jstr(&a->meeting.id, m, "id", 0, "meeting")) != 0 ||
-        (rc = jstr(&a->meeting.title, m, "title", 0, "meeting")) != 0 ||
-        (rc = jstr(&a->meeting.location, m, "location", 0, "meeting")) != 0 ||
-        (rc = jstr(&a->meeting.status, m, "status", 0, "meeting")) != 0 ||
-        (rc = jstr(&a->meeting.president_name, m, "president", 0, "meeting")) != 0 ||
-        (rc = jstr(&a->meeting.secretary_name, m, "secretary", 0, "meeting")) != 0 ||
-        (rc = jbool(&a->meeting.is_second_convocation, m, "is_second_convocation", "meeting")) != 0)
+    if ((rc = kopro_model__jstr(&a->meeting.id, m, "id", 0, "meeting")) != 0 ||
+        (rc = kopro_model__jstr(&a->meeting.title, m, "title", 0, "meeting")) != 0 ||
+        (rc = kopro_model__jstr(&a->meeting.location, m, "location", 0, "meeting")) != 0 ||
+        (rc = kopro_model__jstr(&a->meeting.status, m, "status", 0, "meeting")) != 0 ||
+        (rc = kopro_model__jstr(&a->meeting.president_name, m, "president", 0, "meeting")) != 0 ||
+        (rc = kopro_model__jstr(&a->meeting.secretary_name, m, "secretary", 0, "meeting")) != 0 ||
+        (rc = kopro_model__jbool(&a->meeting.is_second_convocation, m, "is_second_convocation",
+                                 "meeting")) != 0)
         return rc;
-    if ((rc = jstr(&text, m, "type", 0, "meeting")) != 0)
+    if ((rc = kopro_model__jstr(&text, m, "type", 0, "meeting")) != 0)
         return rc;
     if (text != NULL) {
         rc = enum_of(&v, text, meeting_type_names, 2, "meeting.type (ordinary|extraordinary)");
@@ -414,13 +288,13 @@ static int load_meeting(struct kopro_assembly *a, const json_t *doc)
             return rc;
         a->meeting.type = (enum kopro_meeting_type)v;
     }
-    if ((rc = jstr(&text, m, "scheduled_at", 1, "meeting")) != 0)
+    if ((rc = kopro_model__jstr(&text, m, "scheduled_at", 1, "meeting")) != 0)
         return rc;
     rc = parse_utc(&a->meeting.scheduled_at_utc, text, "meeting.scheduled_at");
     free(text);
     if (rc != 0)
         return rc;
-    if ((rc = jarray(&agenda, &n, m, "agenda", "meeting")) != 0)
+    if ((rc = kopro_model__jarray(&agenda, &n, m, "agenda", "meeting")) != 0)
         return rc;
     if (n > 0) {
         a->meeting.agenda = calloc(n, sizeof(char *));
@@ -430,7 +304,7 @@ static int load_meeting(struct kopro_assembly *a, const json_t *doc)
             const json_t *it = json_array_get(agenda, i);
             if (!json_is_string(it))
                 return kopro_error_set(KOPRO_EINVAL, "meeting.agenda[%zu]: must be a string", i);
-            if ((rc = dup_opt(&a->meeting.agenda[i], json_string_value(it))) != 0)
+            if ((rc = kopro_model__dup(&a->meeting.agenda[i], json_string_value(it))) != 0)
                 return rc;
             a->meeting.n_agenda = i + 1;
         }
@@ -442,7 +316,7 @@ static int load_owners(struct kopro_assembly *a, const json_t *doc)
 {
     const json_t *arr;
     size_t n;
-    int rc = jarray(&arr, &n, doc, "owners", "$");
+    int rc = kopro_model__jarray(&arr, &n, doc, "owners", "$");
     if (rc != 0)
         return rc;
     a->owners = calloc(n ? n : 1, sizeof(*a->owners));
@@ -458,12 +332,12 @@ static int load_owners(struct kopro_assembly *a, const json_t *doc)
         snprintf(path, sizeof(path), "owners[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&w->id, o, "id", 1, path)) != 0 ||
-            (rc = jstr(&w->first_name, o, "first_name", 0, path)) != 0 ||
-            (rc = jstr(&w->last_name, o, "last_name", 0, path)) != 0 ||
-            (rc = jstr(&w->display_name, o, "name", 0, path)) != 0 ||
-            (rc = jbool(&w->is_company, o, "is_company", path)) != 0 ||
-            (rc = jbool(&w->is_syndic, o, "is_syndic", path)) != 0)
+        if ((rc = kopro_model__jstr(&w->id, o, "id", 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&w->first_name, o, "first_name", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&w->last_name, o, "last_name", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&w->display_name, o, "name", 0, path)) != 0 ||
+            (rc = kopro_model__jbool(&w->is_company, o, "is_company", path)) != 0 ||
+            (rc = kopro_model__jbool(&w->is_syndic, o, "is_syndic", path)) != 0)
             return rc;
         if (w->display_name == NULL) {
             size_t len = (w->first_name ? strlen(w->first_name) : 0) +
@@ -477,7 +351,7 @@ static int load_owners(struct kopro_assembly *a, const json_t *doc)
             snprintf(w->display_name, len, "%s%s%s", w->first_name ? w->first_name : "",
                      w->first_name && w->last_name ? " " : "", w->last_name ? w->last_name : "");
         }
-        if ((rc = jstr(&att, o, "attendance", 0, path)) != 0)
+        if ((rc = kopro_model__jstr(&att, o, "attendance", 0, path)) != 0)
             return rc;
         if (att != NULL) {
             char what[128];
@@ -496,7 +370,7 @@ static int load_units(struct kopro_assembly *a, const json_t *doc)
 {
     const json_t *arr;
     size_t n;
-    int rc = jarray(&arr, &n, doc, "units", "$");
+    int rc = kopro_model__jarray(&arr, &n, doc, "units", "$");
     if (rc != 0)
         return rc;
     a->units = calloc(n ? n : 1, sizeof(*a->units));
@@ -510,12 +384,12 @@ static int load_units(struct kopro_assembly *a, const json_t *doc)
         snprintf(path, sizeof(path), "units[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&u->id, o, "id", 1, path)) != 0 ||
-            (rc = jstr(&u->number, o, "number", 0, path)) != 0 ||
-            (rc = jstr(&u->type, o, "type", 0, path)) != 0 ||
-            (rc = jdec(&u->quota_e4, o, "quota", 4, 1, path)) != 0)
+        if ((rc = kopro_model__jstr(&u->id, o, "id", 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&u->number, o, "number", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&u->type, o, "type", 0, path)) != 0 ||
+            (rc = kopro_model__jdec(&u->quota_e4, o, "quota", 4, 1, path)) != 0)
             return rc;
-        if (u->number == NULL && (rc = dup_opt(&u->number, u->id)) != 0)
+        if (u->number == NULL && (rc = kopro_model__dup(&u->number, u->id)) != 0)
             return rc;
     }
     return 0;
@@ -549,7 +423,7 @@ static int load_ownerships(struct kopro_assembly *a, const json_t *doc, const st
 {
     const json_t *arr;
     size_t n;
-    int rc = jarray(&arr, &n, doc, "ownerships", "$");
+    int rc = kopro_model__jarray(&arr, &n, doc, "ownerships", "$");
     if (rc != 0)
         return rc;
     a->ownerships = calloc(n ? n : 1, sizeof(*a->ownerships));
@@ -563,13 +437,13 @@ static int load_ownerships(struct kopro_assembly *a, const json_t *doc, const st
         snprintf(path, sizeof(path), "ownerships[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&w->id, o, "id", 0, path)) != 0 ||
+        if ((rc = kopro_model__jstr(&w->id, o, "id", 0, path)) != 0 ||
             (rc = ref(&w->unit, &ix->units, o, "unit", 1, path, "units")) != 0 ||
             (rc = ref(&w->owner, &ix->owners, o, "owner", 1, path, "owners")) != 0)
             return rc;
         if (json_object_get(o, "fraction") == NULL)
             w->fraction_e5 = KOPRO_FRACTION_SCALE;
-        else if ((rc = jdec(&w->fraction_e5, o, "fraction", 5, 1, path)) != 0)
+        else if ((rc = kopro_model__jdec(&w->fraction_e5, o, "fraction", 5, 1, path)) != 0)
             return rc;
     }
     return 0;
@@ -579,7 +453,7 @@ static int load_proxies(struct kopro_assembly *a, const json_t *doc, const struc
 {
     const json_t *arr;
     size_t n;
-    int rc = jarray(&arr, &n, doc, "proxies", "$");
+    int rc = kopro_model__jarray(&arr, &n, doc, "proxies", "$");
     if (rc != 0)
         return rc;
     a->proxies = calloc(n ? n : 1, sizeof(*a->proxies));
@@ -595,16 +469,17 @@ static int load_proxies(struct kopro_assembly *a, const json_t *doc, const struc
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
         if ((rc = ref(&p->grantor, &ix->owners, o, "grantor", 1, path, "owners")) != 0 ||
             (rc = ref(&p->holder_owner, &ix->owners, o, "holder_owner", 0, path, "owners")) != 0 ||
-            (rc = jstr(&p->holder_id, o, "holder_id", 0, path)) != 0 ||
-            (rc = jstr(&p->holder_name, o, "holder_name", 0, path)) != 0 ||
-            (rc = jstr(&p->source, o, "source", 0, path)) != 0 ||
-            (rc = jbool(&p->holder_is_syndic, o, "holder_is_syndic", path)) != 0)
+            (rc = kopro_model__jstr(&p->holder_id, o, "holder_id", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&p->holder_name, o, "holder_name", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&p->source, o, "source", 0, path)) != 0 ||
+            (rc = kopro_model__jbool(&p->holder_is_syndic, o, "holder_is_syndic", path)) != 0)
             return rc;
         if (p->holder_owner != KOPRO_NONE) {
             const struct kopro_owner *h = &a->owners[p->holder_owner];
-            if (p->holder_id == NULL && (rc = dup_opt(&p->holder_id, h->id)) != 0)
+            if (p->holder_id == NULL && (rc = kopro_model__dup(&p->holder_id, h->id)) != 0)
                 return rc;
-            if (p->holder_name == NULL && (rc = dup_opt(&p->holder_name, h->display_name)) != 0)
+            if (p->holder_name == NULL &&
+                (rc = kopro_model__dup(&p->holder_name, h->display_name)) != 0)
                 return rc;
             p->holder_is_syndic = p->holder_is_syndic || h->is_syndic;
         }
@@ -613,7 +488,7 @@ static int load_proxies(struct kopro_assembly *a, const json_t *doc, const struc
                                    "%s: give \"holder_owner\" or both \"holder_id\" and "
                                    "\"holder_name\"",
                                    path);
-        if (p->source == NULL && (rc = dup_opt(&p->source, "convocation_recipients")) != 0)
+        if (p->source == NULL && (rc = kopro_model__dup(&p->source, "convocation_recipients")) != 0)
             return rc;
     }
     return 0;
@@ -628,7 +503,7 @@ static int load_resolutions(struct kopro_assembly *a, const json_t *doc)
 {
     const json_t *arr;
     size_t n;
-    int rc = jarray(&arr, &n, doc, "resolutions", "$");
+    int rc = kopro_model__jarray(&arr, &n, doc, "resolutions", "$");
     if (rc != 0)
         return rc;
     a->resolutions = calloc(n ? n : 1, sizeof(*a->resolutions));
@@ -642,16 +517,18 @@ static int load_resolutions(struct kopro_assembly *a, const json_t *doc)
         snprintf(path, sizeof(path), "resolutions[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&r->id, o, "id", 1, path)) != 0 ||
-            (rc = jstr(&r->title, o, "title", 1, path)) != 0 ||
-            (rc = jstr(&r->description, o, "description", 0, path)) != 0 ||
-            (rc = jstr(&r->resolution_type, o, "type", 0, path)) != 0 ||
-            (rc = jstr(&r->majority_required, o, "majority_required", 1, path)) != 0 ||
-            (rc = jstr(&r->stored_status, o, "status", 0, path)) != 0)
+        if ((rc = kopro_model__jstr(&r->id, o, "id", 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&r->title, o, "title", 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&r->description, o, "description", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&r->resolution_type, o, "type", 0, path)) != 0 ||
+            (rc = kopro_model__jstr(&r->majority_required, o, "majority_required", 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&r->stored_status, o, "status", 0, path)) != 0)
             return rc;
         for (int c = 0; c < 3; c++) {
-            if ((rc = jdec(&r->stored_count[c], o, stored_count_keys[c], 0, 0, path)) != 0 ||
-                (rc = jdec(&r->stored_power_e4[c], o, stored_power_keys[c], 4, 0, path)) != 0)
+            if ((rc = kopro_model__jdec(&r->stored_count[c], o, stored_count_keys[c], 0, 0,
+                                        path)) != 0 ||
+                (rc = kopro_model__jdec(&r->stored_power_e4[c], o, stored_power_keys[c], 4, 0,
+                                        path)) != 0)
                 return rc;
         }
     }
@@ -662,7 +539,7 @@ static int load_votes(struct kopro_assembly *a, const json_t *doc, const struct 
 {
     const json_t *arr;
     size_t n;
-    int rc = jarray(&arr, &n, doc, "votes", "$");
+    int rc = kopro_model__jarray(&arr, &n, doc, "votes", "$");
     if (rc != 0)
         return rc;
     a->votes = calloc(n ? n : 1, sizeof(*a->votes));
@@ -678,14 +555,14 @@ static int load_votes(struct kopro_assembly *a, const json_t *doc, const struct 
         snprintf(path, sizeof(path), "votes[%zu]", i);
         if (!json_is_object(o))
             return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
-        if ((rc = jstr(&v->id, o, "id", 0, path)) != 0 ||
-            (rc = ref(&v->resolution, &ix->resolutions, o, "resolution", 1, path,
-                      "resolutions")) != 0 ||
+        if ((rc = kopro_model__jstr(&v->id, o, "id", 0, path)) != 0 ||
+            (rc = ref(&v->resolution, &ix->resolutions, o, "resolution", 1, path, "resolutions")) !=
+                0 ||
             (rc = ref(&v->unit, &ix->units, o, "unit", 1, path, "units")) != 0 ||
             (rc = ref(&v->owner, &ix->owners, o, "owner", 1, path, "owners")) != 0 ||
             (rc = ref(&v->proxy_owner, &ix->owners, o, "proxy_owner", 0, path, "owners")) != 0 ||
-            (rc = jdec(&v->voting_power_e4, o, "voting_power", 4, 1, path)) != 0 ||
-            (rc = jstr(&choice, o, "choice", 1, path)) != 0)
+            (rc = kopro_model__jdec(&v->voting_power_e4, o, "voting_power", 4, 1, path)) != 0 ||
+            (rc = kopro_model__jstr(&choice, o, "choice", 1, path)) != 0)
             return rc;
         {
             char what[128];
@@ -719,9 +596,9 @@ int kopro_assembly_load_json(struct kopro_assembly **out, const json_t *doc)
         rc = kopro_error_set(KOPRO_ERROR, "out of memory reading the assembly model");
         goto done;
     }
-    if ((rc = load_building(a, doc)) != 0 || (rc = load_meeting(a, doc)) != 0)
+    if ((rc = kopro_model__jbuilding(&a->building, doc)) != 0 || (rc = load_meeting(a, doc)) != 0)
         goto done;
-    if ((rc = jstr(&src, doc, "attendance_source", 0, "$")) != 0)
+    if ((rc = kopro_model__jstr(&src, doc, "attendance_source", 0, "$")) != 0)
         goto done;
     if (src != NULL) {
         rc = enum_of(&v, src, source_names, 2, "attendance_source (convocation_recipients|votes)");
@@ -765,18 +642,6 @@ static int put(json_t *o, const char *key, json_t *v)
     return json_object_set_new(o, key, v) == 0 ? 0 : -1;
 }
 
-static json_t *jstr_or_null(const char *s)
-{
-    return s != NULL ? json_string(s) : json_null();
-}
-
-static json_t *jdecimal(int64_t v, int scale)
-{
-    char buf[32];
-    kopro_decimal_format(buf, sizeof(buf), v, scale);
-    return json_string(buf);
-}
-
 static json_t *jtime(int64_t t)
 {
     char buf[32];
@@ -807,28 +672,28 @@ int kopro_assembly_to_json(json_t **out, const struct kopro_assembly *a)
     }
     bad |= put(doc, "model", json_string("assembly"));
     bad |= put(doc, "version", json_integer(1));
-    bad |= put(b, "id", jstr_or_null(a->building.id));
-    bad |= put(b, "organization_id", jstr_or_null(a->building.organization_id));
-    bad |= put(b, "name", jstr_or_null(a->building.name));
-    bad |= put(b, "address", jstr_or_null(a->building.address));
-    bad |= put(b, "postal_code", jstr_or_null(a->building.postal_code));
-    bad |= put(b, "city", jstr_or_null(a->building.city));
-    bad |= put(b, "syndic_name", jstr_or_null(a->building.syndic_name));
+    bad |= put(b, "id", kopro_model__jstr_or_null(a->building.id));
+    bad |= put(b, "organization_id", kopro_model__jstr_or_null(a->building.organization_id));
+    bad |= put(b, "name", kopro_model__jstr_or_null(a->building.name));
+    bad |= put(b, "address", kopro_model__jstr_or_null(a->building.address));
+    bad |= put(b, "postal_code", kopro_model__jstr_or_null(a->building.postal_code));
+    bad |= put(b, "city", kopro_model__jstr_or_null(a->building.city));
+    bad |= put(b, "syndic_name", kopro_model__jstr_or_null(a->building.syndic_name));
     bad |= put(b, "total_tantiemes", json_integer(a->building.total_tantiemes));
     bad |= put(doc, "building", b);
 
-    bad |= put(m, "id", jstr_or_null(a->meeting.id));
+    bad |= put(m, "id", kopro_model__jstr_or_null(a->meeting.id));
     bad |= put(m, "type", json_string(meeting_type_names[a->meeting.type == KOPRO_MEETING_EXTRAORDINARY]));
-    bad |= put(m, "title", jstr_or_null(a->meeting.title));
-    bad |= put(m, "location", jstr_or_null(a->meeting.location));
-    bad |= put(m, "status", jstr_or_null(a->meeting.status));
+    bad |= put(m, "title", kopro_model__jstr_or_null(a->meeting.title));
+    bad |= put(m, "location", kopro_model__jstr_or_null(a->meeting.location));
+    bad |= put(m, "status", kopro_model__jstr_or_null(a->meeting.status));
     bad |= put(m, "scheduled_at", jtime(a->meeting.scheduled_at_utc));
     bad |= put(m, "is_second_convocation", json_boolean(a->meeting.is_second_convocation));
     for (size_t i = 0; i < a->meeting.n_agenda; i++)
         bad |= json_array_append_new(agenda, json_string(a->meeting.agenda[i] ? a->meeting.agenda[i] : ""));
     bad |= put(m, "agenda", agenda);
-    bad |= put(m, "president", jstr_or_null(a->meeting.president_name));
-    bad |= put(m, "secretary", jstr_or_null(a->meeting.secretary_name));
+    bad |= put(m, "president", kopro_model__jstr_or_null(a->meeting.president_name));
+    bad |= put(m, "secretary", kopro_model__jstr_or_null(a->meeting.secretary_name));
     bad |= put(doc, "meeting", m);
     bad |= put(doc, "attendance_source",
                json_string(source_names[a->attendance_source == KOPRO_ATTENDANCE_FROM_VOTES]));
@@ -840,10 +705,10 @@ int kopro_assembly_to_json(json_t **out, const struct kopro_assembly *a)
         bad |= json_array_append_new(arr, o);
         if (o == NULL)
             break;
-        bad |= put(o, "id", jstr_or_null(w->id));
-        bad |= put(o, "name", jstr_or_null(w->display_name));
-        bad |= put(o, "first_name", jstr_or_null(w->first_name));
-        bad |= put(o, "last_name", jstr_or_null(w->last_name));
+        bad |= put(o, "id", kopro_model__jstr_or_null(w->id));
+        bad |= put(o, "name", kopro_model__jstr_or_null(w->display_name));
+        bad |= put(o, "first_name", kopro_model__jstr_or_null(w->first_name));
+        bad |= put(o, "last_name", kopro_model__jstr_or_null(w->last_name));
         bad |= put(o, "is_company", json_boolean(w->is_company));
         bad |= put(o, "is_syndic", json_boolean(w->is_syndic));
         bad |= put(o, "attendance", json_string(attendance_names[w->attendance]));
@@ -855,10 +720,10 @@ int kopro_assembly_to_json(json_t **out, const struct kopro_assembly *a)
         bad |= json_array_append_new(arr, o);
         if (o == NULL)
             break;
-        bad |= put(o, "id", jstr_or_null(u->id));
-        bad |= put(o, "number", jstr_or_null(u->number));
-        bad |= put(o, "type", jstr_or_null(u->type));
-        bad |= put(o, "quota", jdecimal(u->quota_e4, 4));
+        bad |= put(o, "id", kopro_model__jstr_or_null(u->id));
+        bad |= put(o, "number", kopro_model__jstr_or_null(u->number));
+        bad |= put(o, "type", kopro_model__jstr_or_null(u->type));
+        bad |= put(o, "quota", kopro_model__jdec_new(u->quota_e4, 4));
     }
     bad |= put(doc, "ownerships", arr = json_array());
     for (size_t i = 0; arr != NULL && i < a->n_ownerships; i++) {
@@ -867,10 +732,10 @@ int kopro_assembly_to_json(json_t **out, const struct kopro_assembly *a)
         bad |= json_array_append_new(arr, o);
         if (o == NULL)
             break;
-        bad |= put(o, "id", jstr_or_null(w->id));
-        bad |= put(o, "unit", jstr_or_null(a->units[w->unit].id));
-        bad |= put(o, "owner", jstr_or_null(a->owners[w->owner].id));
-        bad |= put(o, "fraction", jdecimal(w->fraction_e5, 5));
+        bad |= put(o, "id", kopro_model__jstr_or_null(w->id));
+        bad |= put(o, "unit", kopro_model__jstr_or_null(a->units[w->unit].id));
+        bad |= put(o, "owner", kopro_model__jstr_or_null(a->owners[w->owner].id));
+        bad |= put(o, "fraction", kopro_model__jdec_new(w->fraction_e5, 5));
     }
     bad |= put(doc, "proxies", arr = json_array());
     for (size_t i = 0; arr != NULL && i < a->n_proxies; i++) {
@@ -879,14 +744,15 @@ int kopro_assembly_to_json(json_t **out, const struct kopro_assembly *a)
         bad |= json_array_append_new(arr, o);
         if (o == NULL)
             break;
-        bad |= put(o, "grantor", jstr_or_null(a->owners[p->grantor].id));
-        bad |= put(o, "holder_owner", p->holder_owner != KOPRO_NONE
-                                          ? jstr_or_null(a->owners[p->holder_owner].id)
-                                          : json_null());
-        bad |= put(o, "holder_id", jstr_or_null(p->holder_id));
-        bad |= put(o, "holder_name", jstr_or_null(p->holder_name));
+        bad |= put(o, "grantor", kopro_model__jstr_or_null(a->owners[p->grantor].id));
+        bad |= put(o, "holder_owner",
+                   p->holder_owner != KOPRO_NONE
+                       ? kopro_model__jstr_or_null(a->owners[p->holder_owner].id)
+                       : json_null());
+        bad |= put(o, "holder_id", kopro_model__jstr_or_null(p->holder_id));
+        bad |= put(o, "holder_name", kopro_model__jstr_or_null(p->holder_name));
         bad |= put(o, "holder_is_syndic", json_boolean(p->holder_is_syndic));
-        bad |= put(o, "source", jstr_or_null(p->source));
+        bad |= put(o, "source", kopro_model__jstr_or_null(p->source));
     }
     bad |= put(doc, "resolutions", arr = json_array());
     for (size_t i = 0; arr != NULL && i < a->n_resolutions; i++) {
@@ -895,15 +761,15 @@ int kopro_assembly_to_json(json_t **out, const struct kopro_assembly *a)
         bad |= json_array_append_new(arr, o);
         if (o == NULL)
             break;
-        bad |= put(o, "id", jstr_or_null(r->id));
-        bad |= put(o, "title", jstr_or_null(r->title));
-        bad |= put(o, "description", jstr_or_null(r->description));
-        bad |= put(o, "type", jstr_or_null(r->resolution_type));
-        bad |= put(o, "majority_required", jstr_or_null(r->majority_required));
-        bad |= put(o, "status", jstr_or_null(r->stored_status));
+        bad |= put(o, "id", kopro_model__jstr_or_null(r->id));
+        bad |= put(o, "title", kopro_model__jstr_or_null(r->title));
+        bad |= put(o, "description", kopro_model__jstr_or_null(r->description));
+        bad |= put(o, "type", kopro_model__jstr_or_null(r->resolution_type));
+        bad |= put(o, "majority_required", kopro_model__jstr_or_null(r->majority_required));
+        bad |= put(o, "status", kopro_model__jstr_or_null(r->stored_status));
         for (int c = 0; c < 3; c++) {
             bad |= put(o, stored_count_keys[c], json_integer(r->stored_count[c]));
-            bad |= put(o, stored_power_keys[c], jdecimal(r->stored_power_e4[c], 4));
+            bad |= put(o, stored_power_keys[c], kopro_model__jdec_new(r->stored_power_e4[c], 4));
         }
     }
     bad |= put(doc, "votes", arr = json_array());
@@ -913,15 +779,16 @@ int kopro_assembly_to_json(json_t **out, const struct kopro_assembly *a)
         bad |= json_array_append_new(arr, o);
         if (o == NULL)
             break;
-        bad |= put(o, "id", jstr_or_null(v->id));
-        bad |= put(o, "resolution", jstr_or_null(a->resolutions[v->resolution].id));
-        bad |= put(o, "unit", jstr_or_null(a->units[v->unit].id));
-        bad |= put(o, "owner", jstr_or_null(a->owners[v->owner].id));
+        bad |= put(o, "id", kopro_model__jstr_or_null(v->id));
+        bad |= put(o, "resolution", kopro_model__jstr_or_null(a->resolutions[v->resolution].id));
+        bad |= put(o, "unit", kopro_model__jstr_or_null(a->units[v->unit].id));
+        bad |= put(o, "owner", kopro_model__jstr_or_null(a->owners[v->owner].id));
         bad |= put(o, "choice", json_string(choice_names[v->choice]));
-        bad |= put(o, "voting_power", jdecimal(v->voting_power_e4, 4));
-        bad |= put(o, "proxy_owner", v->proxy_owner != KOPRO_NONE
-                                         ? jstr_or_null(a->owners[v->proxy_owner].id)
-                                         : json_null());
+        bad |= put(o, "voting_power", kopro_model__jdec_new(v->voting_power_e4, 4));
+        bad |= put(o, "proxy_owner",
+                   v->proxy_owner != KOPRO_NONE
+                       ? kopro_model__jstr_or_null(a->owners[v->proxy_owner].id)
+                       : json_null());
     }
 done:
     if (bad) {

@@ -7,6 +7,7 @@
 
 #include "kopro/db.h"
 #include "kopro/error.h"
+#include "model_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +35,7 @@ static int is_uuid(const char *s)
 
 static int dup_val(char **dst, const PGresult *res, int row, int col)
 {
-    const char *v = kopro_db_value(res, row, col);
-    *dst = NULL;
-    if (v == NULL)
-        return 0;
-    *dst = strdup(v);
-    return *dst == NULL ? kopro_error_set(KOPRO_ERROR, "out of memory reading the assembly") : 0;
+    return kopro_model__db_str(dst, res, row, col, "the assembly");
 }
 
 static int is_true(const PGresult *res, int row, int col)
@@ -48,22 +44,13 @@ static int is_true(const PGresult *res, int row, int col)
     return v != NULL && v[0] == 't';
 }
 
-static size_t find_id(char *const *ids, size_t n, size_t stride, const char *id)
-{
-    if (id == NULL)
-        return KOPRO_NONE;
-    for (size_t i = 0; i < n; i++) {
-        const char *x = *(char *const *)((const char *)ids + i * stride);
-        if (x != NULL && strcmp(x, id) == 0)
-            return i;
-    }
-    return KOPRO_NONE;
-}
-
-#define OWNER_IX(a, key) find_id(&(a)->owners[0].id, (a)->n_owners, sizeof(struct kopro_owner), key)
-#define UNIT_IX(a, key) find_id(&(a)->units[0].id, (a)->n_units, sizeof(struct kopro_unit), key)
-#define RES_IX(a, key)                                                                      \
-    find_id(&(a)->resolutions[0].id, (a)->n_resolutions, sizeof(struct kopro_resolution), key)
+#define OWNER_IX(a, key)                                                                           \
+    kopro_model__find_id(&(a)->owners[0].id, (a)->n_owners, sizeof(struct kopro_owner), key)
+#define UNIT_IX(a, key)                                                                            \
+    kopro_model__find_id(&(a)->units[0].id, (a)->n_units, sizeof(struct kopro_unit), key)
+#define RES_IX(a, key)                                                                             \
+    kopro_model__find_id(&(a)->resolutions[0].id, (a)->n_resolutions,                              \
+                         sizeof(struct kopro_resolution), key)
 
 static int load_meeting(struct kopro_assembly *a, PGconn *db, const char *meeting_id)
 {
@@ -152,41 +139,6 @@ done:
     return rc;
 }
 
-/* quota is float8: cast through numeric (15 significant digits) so that the
- * text does not depend on the session's extra_float_digits */
-static int load_units(struct kopro_assembly *a, PGconn *db)
-{
-    static const char sql[] = "SELECT id, unit_number, unit_type::text, quota::numeric::text FROM units"
-                              " WHERE building_id = $1 ORDER BY unit_number, id";
-    const char *params[1] = {a->building.id};
-    PGresult *res = NULL;
-    int n, rc;
-
-    if ((rc = kopro_db_exec(db, &res, "reading units", sql, 1, params)) != 0)
-        goto done;
-    n = PQntuples(res);
-    a->units = calloc(n ? (size_t)n : 1, sizeof(*a->units));
-    if (a->units == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading units");
-        goto done;
-    }
-    for (int i = 0; i < n; i++) {
-        struct kopro_unit *u = &a->units[i];
-        char what[96];
-        a->n_units = (size_t)i + 1;
-        if ((rc = dup_val(&u->id, res, i, 0)) != 0 || (rc = dup_val(&u->number, res, i, 1)) != 0 ||
-            (rc = dup_val(&u->type, res, i, 2)) != 0)
-            goto done;
-        snprintf(what, sizeof(what), "units %s: quota", u->id);
-        if ((rc = kopro_decimal_parse(&u->quota_e4, kopro_db_value(res, i, 3), 4, what)) != 0)
-            goto done;
-    }
-    rc = 0;
-done:
-    PQclear(res);
-    return rc;
-}
-
 /* Owners: unit holders at the meeting date first, then every other owner the
  * assembly mentions (recipients, voters, proxy holders, mandate grantors and
  * the owners linked to mandate holders' user accounts). */
@@ -236,26 +188,17 @@ static int load_owners(struct kopro_assembly *a, PGconn *db)
     }
     for (int i = 0; i < n; i++) {
         struct kopro_owner *o = &a->owners[i];
-        const char *first = kopro_db_value(res, i, 1);
-        const char *last = kopro_db_value(res, i, 2);
-        size_t len;
         a->n_owners = (size_t)i + 1;
-        if ((rc = dup_val(&o->id, res, i, 0)) != 0 ||
-            (rc = dup_val(&o->last_name, res, i, 2)) != 0)
-            goto done;
         /* KoproGo has no company flag: an empty first_name marks a legal person */
-        o->is_company = first == NULL || first[0] == '\0';
+        if ((rc = dup_val(&o->id, res, i, 0)) != 0 ||
+            (rc = dup_val(&o->last_name, res, i, 2)) != 0 ||
+            (rc = kopro_model__display_name(&o->display_name, &o->is_company,
+                                            kopro_db_value(res, i, 1),
+                                            kopro_db_value(res, i, 2))) != 0)
+            goto done;
         if (!o->is_company && (rc = dup_val(&o->first_name, res, i, 1)) != 0)
             goto done;
         o->is_syndic = is_true(res, i, 3);
-        len = (first ? strlen(first) : 0) + (last ? strlen(last) : 0) + 2;
-        o->display_name = malloc(len);
-        if (o->display_name == NULL) {
-            rc = kopro_error_set(KOPRO_ERROR, "out of memory reading owners");
-            goto done;
-        }
-        snprintf(o->display_name, len, "%s%s%s", o->is_company ? "" : first,
-                 !o->is_company && last && last[0] ? " " : "", last ? last : "");
     }
     rc = 0;
 done:
@@ -274,32 +217,13 @@ static int load_ownerships(struct kopro_assembly *a, PGconn *db)
         " ORDER BY u.unit_number, uo.start_date, uo.id";
     const char *params[1] = {a->meeting.id};
     PGresult *res = NULL;
-    int n, rc;
+    int rc;
 
-    if ((rc = kopro_db_exec(db, &res, "reading unit_owners", sql, 1, params)) != 0)
+    if ((rc = kopro_db_exec(db, &res, "reading unit_owners", sql, 1, params)) != 0 ||
+        (rc = kopro_model__db_ownerships(&a->ownerships, &a->n_ownerships, res, a->units,
+                                         a->n_units, &a->owners[0].id, a->n_owners,
+                                         sizeof(*a->owners), "the assembly")) != 0)
         goto done;
-    n = PQntuples(res);
-    a->ownerships = calloc(n ? (size_t)n : 1, sizeof(*a->ownerships));
-    if (a->ownerships == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading unit_owners");
-        goto done;
-    }
-    for (int i = 0; i < n; i++) {
-        struct kopro_ownership *w = &a->ownerships[i];
-        char what[96];
-        a->n_ownerships = (size_t)i + 1;
-        if ((rc = dup_val(&w->id, res, i, 0)) != 0)
-            goto done;
-        w->unit = UNIT_IX(a, kopro_db_value(res, i, 1));
-        w->owner = OWNER_IX(a, kopro_db_value(res, i, 2));
-        if (w->unit == KOPRO_NONE || w->owner == KOPRO_NONE) {
-            rc = kopro_error_set(KOPRO_ERROR, "unit_owners %s: unit or owner not loaded", w->id);
-            goto done;
-        }
-        snprintf(what, sizeof(what), "unit_owners %s: ownership_percentage", w->id);
-        if ((rc = kopro_decimal_parse(&w->fraction_e5, kopro_db_value(res, i, 3), 5, what)) != 0)
-            goto done;
-    }
     rc = 0;
 done:
     PQclear(res);
@@ -618,7 +542,9 @@ int kopro_assembly_load_db(struct kopro_assembly **out, PGconn *db, const char *
     if ((rc = kopro_db_exec(db, NULL, "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                             0, NULL)) != 0)
         goto done;
-    if ((rc = load_meeting(a, db, meeting_id)) != 0 || (rc = load_units(a, db)) != 0 ||
+    if ((rc = load_meeting(a, db, meeting_id)) != 0 ||
+        (rc = kopro_model__db_units(&a->units, &a->n_units, db, a->building.id, "the assembly")) !=
+            0 ||
         (rc = load_owners(a, db)) != 0 || (rc = load_ownerships(a, db)) != 0)
         goto rollback;
     settled = calloc(a->n_owners ? a->n_owners : 1, 1);
