@@ -92,6 +92,11 @@ total_first() {
 kt_check "owners' parts sum exactly to the account total" test "$(sum_parts)" = "$(total_first)"
 OWNER=$(basename "$FIRST" .pdf)
 kt_check "statement --owner -o" "$PDF" statement --building "$BUILDING" --from "$FROM" --to "$TO" --owner "$OWNER" --lang de -o "$KT_TMP/one.pdf"
+kt_check "statement de: qpdf, fonts, no warnings" valid_pdf "$KT_TMP/one.pdf"
+for lang in nl en; do
+    kt_check "statement $lang: renders and is valid" sh -c "'$PDF' statement --building '$BUILDING' --from '$FROM' --to '$TO' --owner '$OWNER' --lang $lang -o '$KT_TMP/one-$lang.pdf' 2>/dev/null"
+    kt_check "statement $lang: qpdf, fonts, no warnings" valid_pdf "$KT_TMP/one-$lang.pdf"
+done
 kt_expect_exit "statement for an unknown owner: exit 3" 3 "$PDF" statement --building "$BUILDING" --from "$FROM" --to "$TO" --owner 00000000-0000-4000-8000-000000000000 -o "$KT_TMP/x.pdf"
 kt_expect_exit "statement without --owner or --all-owners: exit 2" 2 "$PDF" statement --building "$BUILDING" --from "$FROM" --to "$TO" -o "$KT_TMP/x.pdf"
 kt_expect_exit "pcn with a malformed date: exit 4" 4 "$PDF" pcn --building "$BUILDING" --from 2025-13-01 --to "$TO" -o "$KT_TMP/x.pdf"
