@@ -153,6 +153,7 @@ demo-stop:
 	@sh mk/demo.sh --stop $(abspath $(BUILD))
 
 bench: deps
+	@sh mk/deps.sh mk/debian-packages-bench
 	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@sh bench/run.sh $(abspath $(BUILD))
 

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Install the Debian packages listed in mk/debian-packages that are missing.
-# Idempotent and silent when everything is present. Needs root (or sudo) only
-# when something is missing.
+# Install the Debian packages listed in the given lists (default
+# mk/debian-packages) that are missing. Idempotent and silent when everything
+# is present. Needs root (or sudo) only when something is missing.
+# usage: mk/deps.sh [LIST...]
 set -eu
-list="$(dirname "$0")/debian-packages"
-pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list" | tr '\n' ' ')
+[ $# -gt 0 ] || set -- "$(dirname "$0")/debian-packages"
+pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$@" | tr '\n' ' ')
 
 missing=""
 for p in $pkgs; do
