@@ -28,11 +28,14 @@ static int validate(const json_t *p)
                                    "backup.prune: payload field %s must be an integer >= 0",
                                    COUNTS[i]);
     }
-    if ((v = json_object_get(p, "repo")) != NULL && !json_is_string(v))
+    v = json_object_get(p, "repo");
+    if (v != NULL && !json_is_string(v))
         return kopro_error_set(KOPRO_EINVAL, "backup.prune: payload field repo must be a string");
-    if ((v = json_object_get(p, "tz")) != NULL && !json_is_string(v))
+    v = json_object_get(p, "tz");
+    if (v != NULL && !json_is_string(v))
         return kopro_error_set(KOPRO_EINVAL, "backup.prune: payload field tz must be a string");
-    if ((v = json_object_get(p, "dry_run")) != NULL && !json_is_boolean(v))
+    v = json_object_get(p, "dry_run");
+    if (v != NULL && !json_is_boolean(v))
         return kopro_error_set(KOPRO_EINVAL, "backup.prune: payload field dry_run must be a boolean");
     return 0;
 }

@@ -17,13 +17,17 @@ static int validate(const json_t *p)
     const json_t *v;
     if (!json_is_object(p))
         return kopro_error_set(KOPRO_EINVAL, "backup.verify: the payload must be a JSON object");
-    if ((v = json_object_get(p, "repo")) != NULL && !json_is_string(v))
+    v = json_object_get(p, "repo");
+    if (v != NULL && !json_is_string(v))
         return kopro_error_set(KOPRO_EINVAL, "backup.verify: payload field repo must be a string");
-    if ((v = json_object_get(p, "id")) != NULL && !json_is_string(v))
+    v = json_object_get(p, "id");
+    if (v != NULL && !json_is_string(v))
         return kopro_error_set(KOPRO_EINVAL, "backup.verify: payload field id must be a string");
-    if ((v = json_object_get(p, "all")) != NULL && !json_is_boolean(v))
+    v = json_object_get(p, "all");
+    if (v != NULL && !json_is_boolean(v))
         return kopro_error_set(KOPRO_EINVAL, "backup.verify: payload field all must be a boolean");
-    if ((v = json_object_get(p, "restore_check")) != NULL && !json_is_boolean(v))
+    v = json_object_get(p, "restore_check");
+    if (v != NULL && !json_is_boolean(v))
         return kopro_error_set(KOPRO_EINVAL,
                                "backup.verify: payload field restore_check must be a boolean");
     if (json_object_get(p, "id") != NULL && json_is_true(json_object_get(p, "all")))

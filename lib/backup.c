@@ -727,8 +727,11 @@ static int dec_write(void *arg, const void *buf, size_t len)
         if (rc != 0)
             return rc;
         pos += used;
-        if (produced > 0 && (rc = dec_emit(d, d->out, produced)) != 0)
-            return rc;
+        if (produced > 0) {
+            rc = dec_emit(d, d->out, produced);
+            if (rc != 0)
+                return rc;
+        }
         if (fin)
             d->finished = 1;
         if (used == 0 && produced == 0)

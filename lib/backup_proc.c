@@ -65,8 +65,11 @@ int kbk_env_build(struct kbk_env *e, const char *conninfo, const char *dbname_ov
     if (conninfo != NULL && *conninfo != '\0') {
         if (strchr(conninfo, '=') == NULL && strstr(conninfo, "://") == NULL) {
             rc = env_add(e, "PGDATABASE", conninfo);
-            if (rc == 0 && (e->dbname = strdup(conninfo)) == NULL)
-                rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+            if (rc == 0) {
+                e->dbname = strdup(conninfo);
+                if (e->dbname == NULL)
+                    rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+            }
             if (rc != 0)
                 goto done;
         } else {
@@ -84,10 +87,12 @@ int kbk_env_build(struct kbk_env *e, const char *conninfo, const char *dbname_ov
                 rc = env_add(e, o->envvar, o->val);
                 if (rc != 0)
                     goto done;
-                if (strcmp(o->keyword, "dbname") == 0 && e->dbname == NULL &&
-                    (e->dbname = strdup(o->val)) == NULL) {
-                    rc = kopro_error_set(KOPRO_ERROR, "out of memory");
-                    goto done;
+                if (strcmp(o->keyword, "dbname") == 0 && e->dbname == NULL) {
+                    e->dbname = strdup(o->val);
+                    if (e->dbname == NULL) {
+                        rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+                        goto done;
+                    }
                 }
             }
         }
@@ -153,9 +158,10 @@ int kbk_spawn(struct kbk_child *c, const char *path, char *const argv[], char *c
                                path);
     errfd = memfd_create("kopro-child-stderr", MFD_CLOEXEC);
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (out == KBK_MEMFD)
+        outmem = memfd_create("kopro-child-stdout", MFD_CLOEXEC);
     if (errfd < 0 || devnull < 0 || (in == KBK_PIPE && pipe2(inp, O_CLOEXEC) != 0) ||
-        (out == KBK_PIPE && pipe2(outp, O_CLOEXEC) != 0) ||
-        (out == KBK_MEMFD && (outmem = memfd_create("kopro-child-stdout", MFD_CLOEXEC)) < 0)) {
+        (out == KBK_PIPE && pipe2(outp, O_CLOEXEC) != 0) || (out == KBK_MEMFD && outmem < 0)) {
         rc = kopro_error_set(KOPRO_ERROR, "cannot set up pipes for %s: %s", c->name,
                              strerror(errno));
         goto done;

@@ -345,7 +345,7 @@ static int file_list(struct kopro_repo_entry **out, size_t *n_out, struct kopro_
             rc = kopro_error_set(KOPRO_ERROR, "%s: cannot list: %s", dirpath, strerror(errno));
         goto done;
     }
-    while ((de = readdir(dir)) != NULL) {
+    for (de = readdir(dir); de != NULL; de = readdir(dir)) {
         char *full;
         size_t klen;
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)

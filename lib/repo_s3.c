@@ -387,8 +387,11 @@ int kopro_repo_s3_get(char **out, size_t *len_out, struct kopro_repo *r, const c
     if (rc == 0 && got > cap_bytes)
         rc = kopro_error_set(KOPRO_ETOOBIG, "S3 object %s is over the limit of %zu bytes", k,
                              cap_bytes);
-    if (rc == 0 && data == NULL && (data = (unsigned char *)strdup("")) == NULL)
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+    if (rc == 0 && data == NULL) {
+        data = (unsigned char *)strdup("");
+        if (data == NULL)
+            rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+    }
     if (rc == 0) {
         *out = (char *)data;
         data = NULL;

@@ -72,7 +72,9 @@ int kopro_retention_plan(struct kopro_retention_decision *out, const time_t *tim
     if (ord == NULL)
         return kopro_error_set(KOPRO_ERROR, "out of memory for %zu backups", n);
     had_tz = getenv("TZ") != NULL;
-    if (had_tz && (saved_tz = strdup(getenv("TZ"))) == NULL) {
+    if (had_tz)
+        saved_tz = strdup(getenv("TZ"));
+    if (had_tz && saved_tz == NULL) {
         free(ord);
         return kopro_error_set(KOPRO_ERROR, "out of memory");
     }

@@ -588,7 +588,9 @@ int kopro_s3_multipart_start(char **upload_id_out, struct kopro_s3 *s, const cha
             rc = kopro_error_set(KOPRO_ERROR, "S3 CreateMultipartUpload %s: no UploadId in the "
                                               "answer",
                                  key);
-        else if ((*upload_id_out = strdup(id)) == NULL)
+        else
+            *upload_id_out = strdup(id);
+        if (rc == 0 && *upload_id_out == NULL)
             rc = kopro_error_set(KOPRO_ERROR, "out of memory");
     }
     kopro_buf_free(&b);
@@ -734,8 +736,7 @@ int kopro_s3_list(struct kopro_s3_object **out, size_t *n_out, struct kopro_s3 *
         if (b.data == NULL)
             break;
         end = b.data + b.len;
-        p = b.data;
-        while ((p = strstr(p, "<Contents>")) != NULL) {
+        for (p = strstr(b.data, "<Contents>"); p != NULL; p = strstr(p, "<Contents>")) {
             const char *ce = strstr(p, "</Contents>");
             if (ce == NULL)
                 break;
@@ -792,8 +793,7 @@ int kopro_s3_list_uploads(struct kopro_s3_object **out, size_t *n_out, struct ko
         if (b.data == NULL)
             break;
         end = b.data + b.len;
-        p = b.data;
-        while ((p = strstr(p, "<Upload>")) != NULL) {
+        for (p = strstr(b.data, "<Upload>"); p != NULL; p = strstr(p, "<Upload>")) {
             const char *ue = strstr(p, "</Upload>");
             if (ue == NULL)
                 break;

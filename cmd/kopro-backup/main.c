@@ -273,7 +273,7 @@ static int cmd_plan(struct args *a, struct kopro_backup_opts *o)
 
     (void)o;
     policy_from_args(&pol, a);
-    while ((len = getline(&line, &cap, stdin)) >= 0) {
+    for (len = getline(&line, &cap, stdin); len >= 0; len = getline(&line, &cap, stdin)) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
             line[--len] = '\0';
@@ -378,11 +378,9 @@ static int accepts(const struct command *c, const char *opt)
 {
     size_t n = strlen(opt);
     const char *p = c->options;
-    while ((p = strstr(p, opt)) != NULL) {
+    for (p = strstr(p, opt); p != NULL; p = strstr(p + n, opt))
         if ((p == c->options || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
             return 1;
-        p += n;
-    }
     return 0;
 }
 
@@ -458,26 +456,33 @@ static int parse_args(struct args *a, const struct command *c, int argc, char **
                 return usage_error("at most %d recipients", MAX_RECIPIENTS);
             a->recipients[a->n_recipients++] = val;
         } else if (strcmp(name, "keep-last") == 0) {
-            if ((rc = parse_count(&a->keep_last, arg, val)) != 0)
+            rc = parse_count(&a->keep_last, arg, val);
+            if (rc != 0)
                 return rc;
         } else if (strcmp(name, "keep-daily") == 0) {
-            if ((rc = parse_count(&a->keep_daily, arg, val)) != 0)
+            rc = parse_count(&a->keep_daily, arg, val);
+            if (rc != 0)
                 return rc;
         } else if (strcmp(name, "keep-weekly") == 0) {
-            if ((rc = parse_count(&a->keep_weekly, arg, val)) != 0)
+            rc = parse_count(&a->keep_weekly, arg, val);
+            if (rc != 0)
                 return rc;
         } else if (strcmp(name, "keep-monthly") == 0) {
-            if ((rc = parse_count(&a->keep_monthly, arg, val)) != 0)
+            rc = parse_count(&a->keep_monthly, arg, val);
+            if (rc != 0)
                 return rc;
         } else if (strcmp(name, "keep-yearly") == 0) {
-            if ((rc = parse_count(&a->keep_yearly, arg, val)) != 0)
+            rc = parse_count(&a->keep_yearly, arg, val);
+            if (rc != 0)
                 return rc;
         } else if (strcmp(name, "zstd-level") == 0) {
-            if ((rc = parse_count(&a->zstd_level, arg, val)) != 0)
+            rc = parse_count(&a->zstd_level, arg, val);
+            if (rc != 0)
                 return rc;
         } else if (strcmp(name, "older-than") == 0) {
             int s;
-            if ((rc = parse_count(&s, arg, val)) != 0)
+            rc = parse_count(&s, arg, val);
+            if (rc != 0)
                 return rc;
             a->older_than_s = s == 0 ? -1 : s;
         }
