@@ -22,7 +22,7 @@ DURATION_S=${DURATION_S:-10}
 CONNECTIONS=${CONNECTIONS:-100}
 THREADS=${THREADS:-8}
 
-command -v wrk >/dev/null || { echo "bench/api: wrk is missing (make deps)"; exit 1; }
+command -v wrk >/dev/null || { echo "bench/api: wrk is missing (mk/debian-packages-bench; make bench installs it)"; exit 1; }
 kt_pg_start || exit 1
 DB=kb_api
 kt_psql -d postgres -c "drop database if exists $DB" -c "create database $DB" >/dev/null || exit 1
