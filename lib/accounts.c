@@ -354,13 +354,7 @@ static int load_json_accounts(struct kopro_accounts *m, const json_t *doc)
                                    "%s.code: \"%s\" is not a class 6 (charges) or class 7 "
                                    "(income) PCN account",
                                    path, a->code);
-        a->pcn_class = a->code[0] - '0';
-        a->amount_cents = a->pcn_class == 6 ? a->debit_cents - a->credit_cents
-                                            : a->credit_cents - a->debit_cents;
-        if (a->pcn_class == 6)
-            m->total_charges_cents += a->amount_cents;
-        else
-            m->total_income_cents += a->amount_cents;
+        kopro_model__pcn_account_total(m, a);
     }
     return 0;
 }

@@ -90,13 +90,7 @@ static int add_accounts(struct kopro_accounts *m, const PGresult *res, const cha
         if ((rc = kopro_decimal_parse(&a->debit_cents, kopro_db_value(res, i, 2), 2, msg)) != 0 ||
             (rc = kopro_decimal_parse(&a->credit_cents, kopro_db_value(res, i, 3), 2, msg)) != 0)
             return rc;
-        a->pcn_class = a->code[0] - '0';
-        a->amount_cents = a->pcn_class == 6 ? a->debit_cents - a->credit_cents
-                                            : a->credit_cents - a->debit_cents;
-        if (a->pcn_class == 6)
-            m->total_charges_cents += a->amount_cents;
-        else
-            m->total_income_cents += a->amount_cents;
+        kopro_model__pcn_account_total(m, a);
     }
     return 0;
 }
@@ -205,19 +199,17 @@ static int load_shares(struct kopro_accounts *m, PGconn *db, const char *const *
         "   AND $2::date IS NOT NULL " /* every parameter must appear */
         " ORDER BY u.unit_number, uo.start_date, uo.id";
     PGresult *res = NULL;
+    void *arr = NULL;
     int n, rc;
 
     if ((rc = kopro_model__db_units(&m->units, &m->n_units, db, params[0], "accounts")) != 0)
         goto done;
 
-    if ((rc = kopro_db_exec(db, &res, "reading owners", sql_owners, 3, params)) != 0)
+    rc = kopro_model__db_rows(&res, &n, &arr, sizeof(*m->owners), db, "owners", sql_owners, 3,
+                              params);
+    m->owners = arr;
+    if (rc != 0)
         goto done;
-    n = PQntuples(res);
-    m->owners = calloc(n ? (size_t)n : 1, sizeof(*m->owners));
-    if (m->owners == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading owners");
-        goto done;
-    }
     for (int i = 0; i < n; i++) {
         struct kopro_acc_owner *o = &m->owners[i];
         m->n_owners = (size_t)i + 1;
@@ -256,16 +248,14 @@ static int load_contributions(struct kopro_accounts *m, PGconn *db, const char *
         "   AND oc.contribution_date >= " PERIOD_START " AND oc.contribution_date < " PERIOD_END
         " ORDER BY oc.contribution_date, oc.id";
     PGresult *res = NULL;
+    void *arr = NULL;
     int n, rc;
 
-    if ((rc = kopro_db_exec(db, &res, "reading owner_contributions", sql, 3, params)) != 0)
+    rc = kopro_model__db_rows(&res, &n, &arr, sizeof(*m->contributions), db, "owner_contributions",
+                              sql, 3, params);
+    m->contributions = arr;
+    if (rc != 0)
         goto done;
-    n = PQntuples(res);
-    m->contributions = calloc(n ? (size_t)n : 1, sizeof(*m->contributions));
-    if (m->contributions == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading owner_contributions");
-        goto done;
-    }
     for (int i = 0; i < n; i++) {
         struct kopro_contribution *c = &m->contributions[i];
         const char *status = kopro_db_value(res, i, 4);

@@ -176,16 +176,13 @@ static int load_owners(struct kopro_assembly *a, PGconn *db)
         " ORDER BY holds DESC, o.last_name, o.first_name, o.id";
     const char *params[1] = {a->meeting.id};
     PGresult *res = NULL;
+    void *arr = NULL;
     int n, rc;
 
-    if ((rc = kopro_db_exec(db, &res, "reading owners", sql, 1, params)) != 0)
+    rc = kopro_model__db_rows(&res, &n, &arr, sizeof(*a->owners), db, "owners", sql, 1, params);
+    a->owners = arr;
+    if (rc != 0)
         goto done;
-    n = PQntuples(res);
-    a->owners = calloc(n ? (size_t)n : 1, sizeof(*a->owners));
-    if (a->owners == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading owners");
-        goto done;
-    }
     for (int i = 0; i < n; i++) {
         struct kopro_owner *o = &a->owners[i];
         a->n_owners = (size_t)i + 1;
@@ -352,20 +349,18 @@ static int load_resolutions(struct kopro_assembly *a, PGconn *db)
     char sql[512];
     const char *params[1] = {a->meeting.id};
     PGresult *res = NULL;
+    void *arr = NULL;
     int n, rc;
 
     snprintf(sql, sizeof(sql),
              "SELECT id, title, description, resolution_type, majority_required, status, %s "
              "  FROM resolutions WHERE meeting_id = $1 ORDER BY created_at, id",
              stored_cols);
-    if ((rc = kopro_db_exec(db, &res, "reading resolutions", sql, 1, params)) != 0)
+    rc = kopro_model__db_rows(&res, &n, &arr, sizeof(*a->resolutions), db, "resolutions", sql, 1,
+                              params);
+    a->resolutions = arr;
+    if (rc != 0)
         goto done;
-    n = PQntuples(res);
-    a->resolutions = calloc(n ? (size_t)n : 1, sizeof(*a->resolutions));
-    if (a->resolutions == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading resolutions");
-        goto done;
-    }
     for (int i = 0; i < n; i++) {
         struct kopro_resolution *r = &a->resolutions[i];
         a->n_resolutions = (size_t)i + 1;
@@ -400,16 +395,13 @@ static int load_votes(struct kopro_assembly *a, PGconn *db)
         " WHERE r.meeting_id = $1 ORDER BY r.created_at, r.id, v.voted_at, v.id";
     const char *params[1] = {a->meeting.id};
     PGresult *res = NULL;
+    void *arr = NULL;
     int n, rc;
 
-    if ((rc = kopro_db_exec(db, &res, "reading votes", sql, 1, params)) != 0)
+    rc = kopro_model__db_rows(&res, &n, &arr, sizeof(*a->votes), db, "votes", sql, 1, params);
+    a->votes = arr;
+    if (rc != 0)
         goto done;
-    n = PQntuples(res);
-    a->votes = calloc(n ? (size_t)n : 1, sizeof(*a->votes));
-    if (a->votes == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading votes");
-        goto done;
-    }
     for (int i = 0; i < n; i++) {
         struct kopro_vote *v = &a->votes[i];
         const char *choice = kopro_db_value(res, i, 4);

@@ -7,6 +7,7 @@
 #ifndef KOPRO_MODEL_INTERNAL_H
 #define KOPRO_MODEL_INTERNAL_H
 
+#include "kopro/accounts.h"
 #include "kopro/assembly.h"
 
 #include <jansson.h>
@@ -39,6 +40,11 @@ size_t kopro_model__find_id(char *const *first, size_t n, size_t stride, const c
 
 /* 1 when s is "YYYY-MM-DD" with month 1..12 and day 1..31, else 0. */
 int kopro_model__is_date(const char *s);
+
+/* Set a's pcn_class from the first digit of its code (6 or 7, checked by the
+ * caller), its amount (class 6: debit - credit; class 7: credit - debit) and
+ * add it to m's charge or income total (AR 12 July 2012, PCN). */
+void kopro_model__pcn_account_total(struct kopro_accounts *m, struct kopro_pcn_account *a);
 
 /* ---- JSON load: `path` names the object in messages ("units[3]"). */
 
@@ -75,6 +81,16 @@ json_t *kopro_model__jstr_or_null(const char *s);
 json_t *kopro_model__jdec_new(int64_t value, int scale_digits);
 
 /* ---- database rows (kopro/db.h). */
+
+/*
+ * Run `sql` ("reading <table>") and allocate *arr_out for its rows: an array of
+ * max(1, rows) zeroed elements of elem_bytes. *res_out (PQclear by the caller,
+ * also on error) and *n_out receive the result and its row count. Errors:
+ * kopro_db_exec's; KOPRO_ERROR "out of memory reading <table>".
+ */
+int kopro_model__db_rows(PGresult **res_out, int *n_out, void **arr_out, size_t elem_bytes,
+                         PGconn *db, const char *table, const char *sql, int nparams,
+                         const char *const *params);
 
 /* *dst = a copy of the value at (row, col), or NULL for SQL NULL. KOPRO_ERROR
  * "out of memory reading <what>" when out of memory. */

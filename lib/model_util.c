@@ -79,6 +79,17 @@ int kopro_model__is_date(const char *s)
            n == 10 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
 }
 
+void kopro_model__pcn_account_total(struct kopro_accounts *m, struct kopro_pcn_account *a)
+{
+    a->pcn_class = a->code[0] - '0';
+    a->amount_cents =
+        a->pcn_class == 6 ? a->debit_cents - a->credit_cents : a->credit_cents - a->debit_cents;
+    if (a->pcn_class == 6)
+        m->total_charges_cents += a->amount_cents;
+    else
+        m->total_income_cents += a->amount_cents;
+}
+
 /* ------------------------------------------------------------ JSON load */
 
 int kopro_model__jstr(char **dst, const json_t *obj, const char *key, int required,
@@ -208,6 +219,25 @@ int kopro_model__db_str(char **dst, const PGresult *res, int row, int col, const
     return *dst == NULL ? kopro_error_set(KOPRO_ERROR, "out of memory reading %s", what) : 0;
 }
 
+int kopro_model__db_rows(PGresult **res_out, int *n_out, void **arr_out, size_t elem_bytes,
+                         PGconn *db, const char *table, const char *sql, int nparams,
+                         const char *const *params)
+{
+    char what[96];
+    int rc;
+
+    *n_out = 0;
+    *arr_out = NULL;
+    snprintf(what, sizeof(what), "reading %s", table);
+    if ((rc = kopro_db_exec(db, res_out, what, sql, nparams, params)) != 0)
+        return rc;
+    *n_out = PQntuples(*res_out);
+    *arr_out = calloc(*n_out ? (size_t)*n_out : 1, elem_bytes);
+    if (*arr_out == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory %s", what);
+    return 0;
+}
+
 int kopro_model__db_units(struct kopro_unit **units_out, size_t *n_out, PGconn *db,
                           const char *building_id, const char *what)
 {
@@ -218,16 +248,13 @@ int kopro_model__db_units(struct kopro_unit **units_out, size_t *n_out, PGconn *
         " WHERE building_id = $1 ORDER BY unit_number, id";
     const char *params[1] = {building_id};
     PGresult *res = NULL;
+    void *arr = NULL;
     int n, rc;
 
-    if ((rc = kopro_db_exec(db, &res, "reading units", sql, 1, params)) != 0)
+    rc = kopro_model__db_rows(&res, &n, &arr, sizeof(**units_out), db, "units", sql, 1, params);
+    *units_out = arr;
+    if (rc != 0)
         goto done;
-    n = PQntuples(res);
-    *units_out = calloc(n ? (size_t)n : 1, sizeof(**units_out));
-    if (*units_out == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading units");
-        goto done;
-    }
     for (int i = 0; i < n; i++) {
         struct kopro_unit *u = &(*units_out)[i];
         char quota_what[96];
