@@ -339,10 +339,11 @@ static void signatures(struct doc_ctx *c, const struct kopro_assembly *a,
                        const struct kopro_legal_result *r)
 {
     const char *blank = kopro_i18n_s(c->t, "unknown_officer");
-    kopro_doc__text(c, KOPRO_PDF_H2, kopro_i18n_s(c->t, "h_signatures"));
-    kopro_doc__text(c, KOPRO_PDF_SMALL, kopro_i18n_s(c->t, "signatures_intro"));
+    /* the heading and the intro stay with the lines they announce */
     if (c->rc == 0)
         kopro_doc__check(c, kopro_pdf_keep_begin(c->pdf));
+    kopro_doc__text(c, KOPRO_PDF_H2, kopro_i18n_s(c->t, "h_signatures"));
+    kopro_doc__text(c, KOPRO_PDF_SMALL, kopro_i18n_s(c->t, "signatures_intro"));
     {
         const char *kv[] = {"name", a->meeting.president_name ? a->meeting.president_name : blank,
                             NULL};

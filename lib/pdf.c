@@ -31,7 +31,7 @@
 #define FOOTER_SIZE_PT 7.0f
 #define FOOTER_LEAD_PT 9.0f
 #define FOOTER_H_PT 24.0f
-#define SIG_H_PT 30.0f
+#define SIG_H_PT 21.0f /* one signature line: a 10 pt name and the rule beside it */
 
 enum blk_type {
     B_TEXT,
@@ -962,7 +962,7 @@ static float sig_label_w(void)
 static float sig_height(struct kopro_pdf *d, const struct blk *b)
 {
     int lines = wrap(&d->fonts[0], 10, b->text, sig_label_w(), NULL, NULL);
-    float h = (float)lines * 13 + 17;
+    float h = (float)lines * 13 + 8;
     return h < SIG_H_PT ? SIG_H_PT : h;
 }
 
@@ -1083,13 +1083,14 @@ static int draw_sig(struct kopro_pdf *d, const struct blk *b)
     int rc = ensure(d, h);
     if (rc != 0)
         return rc;
-    c.y = d->y - 8;
+    c.y = d->y - 4;
     wrap(c.f, 10, b->text, c.w, draw_line_cb, &c);
+    /* the rule sits on the baseline of the label's last line */
     HPDF_Page_GSave(d->page);
     HPDF_Page_SetLineWidth(d->page, 0.5f);
     HPDF_Page_SetDash(d->page, NULL, 0, 0);
-    HPDF_Page_MoveTo(d->page, body_x0 + sig_label_w() + 15, d->y - h + 8);
-    HPDF_Page_LineTo(d->page, body_x1, d->y - h + 8);
+    HPDF_Page_MoveTo(d->page, body_x0 + sig_label_w() + 15, c.y + 13 - 10.5f);
+    HPDF_Page_LineTo(d->page, body_x1, c.y + 13 - 10.5f);
     HPDF_Page_Stroke(d->page);
     HPDF_Page_GRestore(d->page);
     d->y -= h;

@@ -118,6 +118,17 @@ for lang in fr nl de en; do
     kt_check "render $lang: Latin, Greek, Cyrillic names" contains_all "$out" "$KT_TMP/m40-names.txt"
 done
 
+# The signature block (heading, intro, 31 lines) is not split across pages.
+sig_block_one_page() {
+    pages=$(pdfinfo "$1" | awk '/^Pages:/{print $2}')
+    all=$(pdftotext "$1" - | grep -cE ', (copropriétaire|mandataire|président de séance|secrétaire)$')
+    last=$(pdftotext -f "$pages" -l "$pages" "$1" - | grep -cE ', (copropriétaire|mandataire|président de séance|secrétaire)$')
+    heading=$(pdftotext -f "$pages" -l "$pages" "$1" - | grep -c '^Signatures$')
+    [ "$all" -ge 10 ] && [ "$all" -eq "$last" ] && [ "$heading" -eq 1 ] ||
+        { echo "$all signature lines, $last on the last page, heading there: $heading"; return 1; }
+}
+kt_check "render fr: the signature block is on one page with its heading" sig_block_one_page "$KT_TMP/render-fr.pdf"
+
 # The pdf.minutes job through the queue and the worker.
 export KOPRO_DOCUMENT_STORE="file://$KT_TMP/store"
 ORG=$(q "select organization_id from meetings where id = '$MEETING'")
