@@ -41,6 +41,10 @@ kt_expect_exit "plan-retention: bad timestamp is invalid input" 4 sh -c "echo 20
 kb_said "the error names the line" "stdin line 1"
 kt_expect_exit "plan-retention: unknown zone" 4 sh -c "'$B' plan-retention --tz Europe/Atlantis </dev/null"
 kt_expect_exit "plan-retention: negative count is a usage error" 2 "$B" plan-retention --keep-daily -1
+# The CLI against a naive implementation in Python (zoneinfo, isocalendar);
+# the library itself is checked over 10,000 histories in tests/unit/test_retention.c.
+kt_check "plan-retention agrees with a naive implementation on 200 random histories" \
+    /usr/bin/python3 "$KT_ROOT/tests/integration/backup_retention_naive.py" "$B" 200 42
 
 # One real backup, then a history made from it (same object, other ids).
 kb_make_db kbr_src || exit 1
