@@ -1,9 +1,12 @@
-#!/bin/bash
-# Benchmark of kopro-pdf (part of `make bench`; run alone: sh bench/pdf.sh BUILD).
-# Minutes of a 40-lot, 15-resolution assembly rendered from the JSON model:
-# CPU ms per document (median of 50 runs, user+sys of the process), instructions
-# under valgrind --tool=callgrind, output size and pages; WeasyPrint on the
-# text of the same document as HTML as the reference peer, if installed.
+#!/bin/sh
+# Benchmark of kopro-pdf (run by `make bench` through bench/run.sh; alone:
+# sh bench/pdf.sh BUILD). POSIX sh; needs /usr/bin/time (package time).
+# - minutes of a 40-lot, 15-resolution assembly rendered from the JSON model:
+#   CPU ms per document (median of 50 runs, user+sys of the process, and in
+#   one process via bench/pdf_bench.c), instructions under valgrind
+#   --tool=callgrind, output size and pages;
+# - 1,000 owners' statements with --all-owners --jobs 2: wall, CPU, peak RSS;
+# - WeasyPrint on the text of the same minutes as HTML, the reference peer.
 set -u
 build=${1:-$(pwd)/build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,9 +20,8 @@ awk -v lots=40 -v res=15 -f "$root/tests/integration/pdf-model.awk" >"$tmp/m.jso
 pages=$(pdfinfo "$tmp/m.pdf" | awk '/^Pages:/{print $2}')
 size=$(wc -c <"$tmp/m.pdf")
 
-TIMEFORMAT='%U %S'
 for i in $(seq 50); do
-    { time "$bin" render minutes --data "$tmp/m.json" --final -o "$tmp/r.pdf" 2>/dev/null; } 2>>"$tmp/times"
+    /usr/bin/time -a -o "$tmp/times" -f '%U %S' "$bin" render minutes --data "$tmp/m.json" --final -o "$tmp/r.pdf" 2>/dev/null
 done
 median_ms=$(awk '{print ($1 + $2) * 1000}' "$tmp/times" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
 
@@ -75,7 +77,7 @@ if command -v weasyprint >/dev/null 2>&1; then
       pdftotext -layout "$tmp/m.pdf" - | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g'
       echo '</pre></body></html>'; } >"$tmp/m.html"
     for i in 1 2 3 4 5; do
-        { time weasyprint "$tmp/m.html" "$tmp/w.pdf" 2>/dev/null; } 2>>"$tmp/wtimes"
+        /usr/bin/time -a -o "$tmp/wtimes" -f '%U %S' weasyprint "$tmp/m.html" "$tmp/w.pdf" 2>/dev/null
     done
     w_ms=$(awk '{print ($1 + $2) * 1000}' "$tmp/wtimes" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
     echo "pdf.weasyprint_same_text: cpu_ms_median5=$w_ms size_bytes=$(wc -c <"$tmp/w.pdf") ratio_cpu=$(awk -v a="$w_ms" -v b="$median_ms" 'BEGIN{ if (b > 0) printf "%.1f", a / b; else print "n/a" }')x"
