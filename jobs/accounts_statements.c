@@ -13,32 +13,9 @@
 
 #include "kopro/accounts.h"
 #include "kopro/error.h"
+#include "kopro/valid.h"
 
-#include <ctype.h>
-#include <stdio.h>
 #include <string.h>
-
-static int is_uuid(const char *s)
-{
-    if (s == NULL || strlen(s) != 36)
-        return 0;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int is_date(const char *s)
-{
-    int y, m, d, n = 0;
-    return s != NULL && strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
-           n == 10 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
 
 static int validate(const json_t *payload)
 {
@@ -46,14 +23,14 @@ static int validate(const json_t *payload)
     const char *from = json_string_value(json_object_get(payload, "from"));
     const char *to = json_string_value(json_object_get(payload, "to"));
     const json_t *owner = json_object_get(payload, "owner_id");
-    if (!is_uuid(b))
+    if (!kopro_valid_uuid(b))
         return kopro_error_set(KOPRO_EINVAL,
                                "accounts.statements: payload.building_id must be a building uuid");
-    if (!is_date(from) || !is_date(to) || strcmp(from, to) > 0)
+    if (!kopro_valid_date(from) || !kopro_valid_date(to) || strcmp(from, to) > 0)
         return kopro_error_set(KOPRO_EINVAL,
                                "accounts.statements: payload.from and payload.to must be dates "
                                "YYYY-MM-DD with from <= to");
-    if (owner != NULL && !is_uuid(json_string_value(owner)))
+    if (owner != NULL && !kopro_valid_uuid(json_string_value(owner)))
         return kopro_error_set(KOPRO_EINVAL,
                                "accounts.statements: payload.owner_id must be an owner uuid");
     return 0;

@@ -6,6 +6,7 @@
 #include "kopro/accounts.h"
 
 #include "kopro/error.h"
+#include "kopro/valid.h"
 #include "model_internal.h"
 
 #include <stdio.h>
@@ -317,7 +318,7 @@ static int load_json_building(struct kopro_accounts *m, const json_t *doc)
     if ((rc = kopro_model__jstr(&m->period_from, period, "from", 1, "period")) != 0 ||
         (rc = kopro_model__jstr(&m->period_to, period, "to", 1, "period")) != 0)
         return rc;
-    if (!kopro_model__is_date(m->period_from) || !kopro_model__is_date(m->period_to) ||
+    if (!kopro_valid_date(m->period_from) || !kopro_valid_date(m->period_to) ||
         strcmp(m->period_from, m->period_to) > 0)
         return kopro_error_set(KOPRO_EINVAL,
                                "period: \"%s\" to \"%s\" is not a period; give two YYYY-MM-DD "

@@ -7,6 +7,7 @@
 
 #include "kopro/db.h"
 #include "kopro/error.h"
+#include "kopro/valid.h"
 #include "model_internal.h"
 
 #include <stdio.h>
@@ -16,23 +17,6 @@
 /* The period [from 00:00, to + 1 day 00:00) in Europe/Brussels, as SQL on $2 and $3. */
 #define PERIOD_START "(($2::date)::timestamp AT TIME ZONE 'Europe/Brussels')"
 #define PERIOD_END "((($3::date) + 1)::timestamp AT TIME ZONE 'Europe/Brussels')"
-
-static int is_uuid(const char *s)
-{
-    size_t n = s != NULL ? strlen(s) : 0;
-    if (n != 36)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return 0;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 static int dup_val(char **dst, const PGresult *res, int row, int col)
 {
@@ -290,14 +274,14 @@ int kopro_accounts_load_db(struct kopro_accounts **out, PGconn *db, const char *
     int rc;
 
     *out = NULL;
-    if (!is_uuid(building_id)) {
+    if (!kopro_valid_uuid(building_id)) {
         rc = kopro_error_set(KOPRO_EINVAL,
                              "building id \"%.64s\" is not a uuid; give it as "
                              "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
                              building_id ? building_id : "");
         goto done;
     }
-    if (!kopro_model__is_date(from_date) || !kopro_model__is_date(to_date) ||
+    if (!kopro_valid_date(from_date) || !kopro_valid_date(to_date) ||
         strcmp(from_date, to_date) > 0) {
         rc = kopro_error_set(KOPRO_EINVAL,
                              "period \"%.16s\" to \"%.16s\": give two dates YYYY-MM-DD with "

@@ -7,31 +7,12 @@
 
 #include "kopro/db.h"
 #include "kopro/error.h"
+#include "kopro/valid.h"
 #include "model_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int is_uuid(const char *s)
-{
-    static const int dash[] = {8, 13, 18, 23};
-    size_t n = s != NULL ? strlen(s) : 0;
-    if (n != 36)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        int want_dash = i == (size_t)dash[0] || i == (size_t)dash[1] || i == (size_t)dash[2] ||
-                        i == (size_t)dash[3];
-        char c = s[i];
-        if (want_dash) {
-            if (c != '-')
-                return 0;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 static int dup_val(char **dst, const PGresult *res, int row, int col)
 {
@@ -518,7 +499,7 @@ int kopro_assembly_load_db(struct kopro_assembly **out, PGconn *db, const char *
     int rc;
 
     *out = NULL;
-    if (!is_uuid(meeting_id)) {
+    if (!kopro_valid_uuid(meeting_id)) {
         rc = kopro_error_set(KOPRO_EINVAL,
                              "meeting id \"%.64s\" is not a uuid; give it as "
                              "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",

@@ -38,9 +38,6 @@ int kopro_model__dup(char **dst, const char *src);
  */
 size_t kopro_model__find_id(char *const *first, size_t n, size_t stride, const char *id);
 
-/* 1 when s is "YYYY-MM-DD" with month 1..12 and day 1..31, else 0. */
-int kopro_model__is_date(const char *s);
-
 /* Set a's pcn_class from the first digit of its code (6 or 7, checked by the
  * caller), its amount (class 6: debit - credit; class 7: credit - debit) and
  * add it to m's charge or income total (AR 12 July 2012, PCN). */

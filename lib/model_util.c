@@ -72,13 +72,6 @@ size_t kopro_model__find_id(char *const *first, size_t n, size_t stride, const c
     return KOPRO_NONE;
 }
 
-int kopro_model__is_date(const char *s)
-{
-    int y, mo, d, n = 0;
-    return s != NULL && strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 &&
-           n == 10 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
-}
-
 void kopro_model__pcn_account_total(struct kopro_accounts *m, struct kopro_pcn_account *a)
 {
     a->pcn_class = a->code[0] - '0';
