@@ -331,20 +331,19 @@ static int load_json_accounts(struct kopro_accounts *m, const json_t *doc)
 {
     const json_t *arr;
     size_t n;
-    int rc = kopro_model__jarray(&arr, &n, doc, "accounts", NULL);
+    void *items = NULL;
+    int rc =
+        kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*m->accounts), doc, "accounts", NULL);
     if (rc != 0)
         return rc;
-    m->accounts = calloc(n ? n : 1, sizeof(*m->accounts));
-    if (m->accounts == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading accounts");
+    m->accounts = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_pcn_account *a = &m->accounts[i];
         char path[48];
         m->n_accounts = i + 1;
-        snprintf(path, sizeof(path), "accounts[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "accounts", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&a->code, o, "code", 1, path)) != 0 ||
             (rc = kopro_model__jstr(&a->label, o, "label", 0, path)) != 0 ||
             (rc = kopro_model__jdec(&a->debit_cents, o, "debit", 2, 0, path)) != 0 ||
@@ -363,57 +362,52 @@ static int load_json_accounts(struct kopro_accounts *m, const json_t *doc)
 static int load_json_people(struct kopro_accounts *m, const json_t *doc)
 {
     const json_t *arr;
+    void *items = NULL;
     size_t n;
     int rc;
 
-    if ((rc = kopro_model__jarray(&arr, &n, doc, "owners", NULL)) != 0)
+    if ((rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*m->owners), doc, "owners",
+                                        NULL)) != 0)
         return rc;
-    m->owners = calloc(n ? n : 1, sizeof(*m->owners));
-    if (m->owners == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading owners");
+    m->owners = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         char path[48];
         m->n_owners = i + 1;
-        snprintf(path, sizeof(path), "owners[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "owners", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&m->owners[i].id, o, "id", 1, path)) != 0 ||
             (rc = kopro_model__jstr(&m->owners[i].display_name, o, "name", 1, path)) != 0)
             return rc;
         m->owners[i].is_company = json_is_true(json_object_get(o, "is_company"));
     }
-    if ((rc = kopro_model__jarray(&arr, &n, doc, "units", NULL)) != 0)
+    if ((rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*m->units), doc, "units", NULL)) !=
+        0)
         return rc;
-    m->units = calloc(n ? n : 1, sizeof(*m->units));
-    if (m->units == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading units");
+    m->units = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         char path[48];
         m->n_units = i + 1;
-        snprintf(path, sizeof(path), "units[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "units", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&m->units[i].id, o, "id", 1, path)) != 0 ||
             (rc = kopro_model__jstr(&m->units[i].number, o, "number", 0, path)) != 0 ||
             (rc = kopro_model__jstr(&m->units[i].type, o, "type", 0, path)) != 0 ||
             (rc = kopro_model__jdec(&m->units[i].quota_e4, o, "quota", 4, 1, path)) != 0)
             return rc;
     }
-    if ((rc = kopro_model__jarray(&arr, &n, doc, "ownerships", NULL)) != 0)
+    if ((rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*m->ownerships), doc, "ownerships",
+                                        NULL)) != 0)
         return rc;
-    m->ownerships = calloc(n ? n : 1, sizeof(*m->ownerships));
-    if (m->ownerships == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading ownerships");
+    m->ownerships = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_ownership *w = &m->ownerships[i];
         char path[48];
         m->n_ownerships = i + 1;
-        snprintf(path, sizeof(path), "ownerships[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "ownerships", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&w->id, o, "id", 0, path)) != 0 ||
             (rc = ref(&w->unit, o, "unit", path, &m->units[0].id, m->n_units, sizeof(*m->units),
                       "units")) != 0 ||
@@ -425,20 +419,18 @@ static int load_json_people(struct kopro_accounts *m, const json_t *doc)
         else if ((rc = kopro_model__jdec(&w->fraction_e5, o, "fraction", 5, 1, path)) != 0)
             return rc;
     }
-    if ((rc = kopro_model__jarray(&arr, &n, doc, "contributions", NULL)) != 0)
+    if ((rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*m->contributions), doc,
+                                        "contributions", NULL)) != 0)
         return rc;
-    m->contributions = calloc(n ? n : 1, sizeof(*m->contributions));
-    if (m->contributions == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading contributions");
+    m->contributions = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_contribution *c = &m->contributions[i];
         const char *kind;
         char path[48];
         m->n_contributions = i + 1;
-        snprintf(path, sizeof(path), "contributions[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "contributions", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&c->id, o, "id", 0, path)) != 0 ||
             (rc = ref(&c->owner, o, "owner", path, &m->owners[0].id, m->n_owners,
                       sizeof(*m->owners), "owners")) != 0 ||

@@ -316,22 +316,20 @@ static int load_owners(struct kopro_assembly *a, const json_t *doc)
 {
     const json_t *arr;
     size_t n;
-    int rc = kopro_model__jarray(&arr, &n, doc, "owners", "$");
+    void *items = NULL;
+    int rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*a->owners), doc, "owners", "$");
     if (rc != 0)
         return rc;
-    a->owners = calloc(n ? n : 1, sizeof(*a->owners));
-    if (a->owners == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading owners");
+    a->owners = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_owner *w = &a->owners[i];
         char path[48];
         char *att = NULL;
         int v = 0;
         a->n_owners = i + 1;
-        snprintf(path, sizeof(path), "owners[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "owners", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&w->id, o, "id", 1, path)) != 0 ||
             (rc = kopro_model__jstr(&w->first_name, o, "first_name", 0, path)) != 0 ||
             (rc = kopro_model__jstr(&w->last_name, o, "last_name", 0, path)) != 0 ||
@@ -370,20 +368,18 @@ static int load_units(struct kopro_assembly *a, const json_t *doc)
 {
     const json_t *arr;
     size_t n;
-    int rc = kopro_model__jarray(&arr, &n, doc, "units", "$");
+    void *items = NULL;
+    int rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*a->units), doc, "units", "$");
     if (rc != 0)
         return rc;
-    a->units = calloc(n ? n : 1, sizeof(*a->units));
-    if (a->units == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading units");
+    a->units = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_unit *u = &a->units[i];
         char path[48];
         a->n_units = i + 1;
-        snprintf(path, sizeof(path), "units[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "units", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&u->id, o, "id", 1, path)) != 0 ||
             (rc = kopro_model__jstr(&u->number, o, "number", 0, path)) != 0 ||
             (rc = kopro_model__jstr(&u->type, o, "type", 0, path)) != 0 ||
@@ -423,20 +419,19 @@ static int load_ownerships(struct kopro_assembly *a, const json_t *doc, const st
 {
     const json_t *arr;
     size_t n;
-    int rc = kopro_model__jarray(&arr, &n, doc, "ownerships", "$");
+    void *items = NULL;
+    int rc =
+        kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*a->ownerships), doc, "ownerships", "$");
     if (rc != 0)
         return rc;
-    a->ownerships = calloc(n ? n : 1, sizeof(*a->ownerships));
-    if (a->ownerships == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading ownerships");
+    a->ownerships = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_ownership *w = &a->ownerships[i];
         char path[48];
         a->n_ownerships = i + 1;
-        snprintf(path, sizeof(path), "ownerships[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "ownerships", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&w->id, o, "id", 0, path)) != 0 ||
             (rc = ref(&w->unit, &ix->units, o, "unit", 1, path, "units")) != 0 ||
             (rc = ref(&w->owner, &ix->owners, o, "owner", 1, path, "owners")) != 0)
@@ -453,20 +448,18 @@ static int load_proxies(struct kopro_assembly *a, const json_t *doc, const struc
 {
     const json_t *arr;
     size_t n;
-    int rc = kopro_model__jarray(&arr, &n, doc, "proxies", "$");
+    void *items = NULL;
+    int rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*a->proxies), doc, "proxies", "$");
     if (rc != 0)
         return rc;
-    a->proxies = calloc(n ? n : 1, sizeof(*a->proxies));
-    if (a->proxies == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading proxies");
+    a->proxies = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_proxy *p = &a->proxies[i];
         char path[48];
         a->n_proxies = i + 1;
-        snprintf(path, sizeof(path), "proxies[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "proxies", i)) != 0)
+            return rc;
         if ((rc = ref(&p->grantor, &ix->owners, o, "grantor", 1, path, "owners")) != 0 ||
             (rc = ref(&p->holder_owner, &ix->owners, o, "holder_owner", 0, path, "owners")) != 0 ||
             (rc = kopro_model__jstr(&p->holder_id, o, "holder_id", 0, path)) != 0 ||
@@ -503,20 +496,19 @@ static int load_resolutions(struct kopro_assembly *a, const json_t *doc)
 {
     const json_t *arr;
     size_t n;
-    int rc = kopro_model__jarray(&arr, &n, doc, "resolutions", "$");
+    void *items = NULL;
+    int rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*a->resolutions), doc,
+                                       "resolutions", "$");
     if (rc != 0)
         return rc;
-    a->resolutions = calloc(n ? n : 1, sizeof(*a->resolutions));
-    if (a->resolutions == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading resolutions");
+    a->resolutions = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_resolution *r = &a->resolutions[i];
         char path[48];
         a->n_resolutions = i + 1;
-        snprintf(path, sizeof(path), "resolutions[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "resolutions", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&r->id, o, "id", 1, path)) != 0 ||
             (rc = kopro_model__jstr(&r->title, o, "title", 1, path)) != 0 ||
             (rc = kopro_model__jstr(&r->description, o, "description", 0, path)) != 0 ||
@@ -539,22 +531,20 @@ static int load_votes(struct kopro_assembly *a, const json_t *doc, const struct 
 {
     const json_t *arr;
     size_t n;
-    int rc = kopro_model__jarray(&arr, &n, doc, "votes", "$");
+    void *items = NULL;
+    int rc = kopro_model__jarray_alloc(&arr, &n, &items, sizeof(*a->votes), doc, "votes", "$");
     if (rc != 0)
         return rc;
-    a->votes = calloc(n ? n : 1, sizeof(*a->votes));
-    if (a->votes == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory reading votes");
+    a->votes = items;
     for (size_t i = 0; i < n; i++) {
-        const json_t *o = json_array_get(arr, i);
+        const json_t *o;
         struct kopro_vote *v = &a->votes[i];
         char path[48];
         char *choice = NULL;
         int c = 0;
         a->n_votes = i + 1;
-        snprintf(path, sizeof(path), "votes[%zu]", i);
-        if (!json_is_object(o))
-            return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+        if ((rc = kopro_model__jitem(&o, path, sizeof(path), arr, "votes", i)) != 0)
+            return rc;
         if ((rc = kopro_model__jstr(&v->id, o, "id", 0, path)) != 0 ||
             (rc = ref(&v->resolution, &ix->resolutions, o, "resolution", 1, path, "resolutions")) !=
                 0 ||

@@ -69,6 +69,17 @@ int kopro_model__jarray(const json_t **dst, size_t *n, const json_t *obj, const 
  * integer). KOPRO_EINVAL naming the field when missing or malformed. */
 int kopro_model__jbuilding(struct kopro_building *b, const json_t *doc);
 
+/* kopro_model__jarray(), then *items = a zeroed array of max(1, *n) elements
+ * of elem_bytes (the caller owns it). KOPRO_ERROR "out of memory reading
+ * <key>" when out of memory; *items is NULL on any error. */
+int kopro_model__jarray_alloc(const json_t **arr, size_t *n, void **items, size_t elem_bytes,
+                              const json_t *obj, const char *key, const char *path);
+
+/* *o = arr[i], and path = "<key>[<i>]" for the messages about it (truncated
+ * to path_bytes). KOPRO_EINVAL "<path>: must be an object" when it is not. */
+int kopro_model__jitem(const json_t **o, char *path, size_t path_bytes, const json_t *arr,
+                       const char *key, size_t i);
+
 /* ---- JSON dump: new references, NULL when out of memory. */
 
 /* json_string(s), or json_null() when s is NULL. */

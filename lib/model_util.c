@@ -186,6 +186,29 @@ int kopro_model__jbuilding(struct kopro_building *bld, const json_t *doc)
     return 0;
 }
 
+int kopro_model__jarray_alloc(const json_t **arr, size_t *n, void **items, size_t elem_bytes,
+                              const json_t *obj, const char *key, const char *path)
+{
+    int rc;
+    *items = NULL;
+    if ((rc = kopro_model__jarray(arr, n, obj, key, path)) != 0)
+        return rc;
+    *items = calloc(*n ? *n : 1, elem_bytes);
+    if (*items == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory reading %s", key);
+    return 0;
+}
+
+int kopro_model__jitem(const json_t **o, char *path, size_t path_bytes, const json_t *arr,
+                       const char *key, size_t i)
+{
+    *o = json_array_get(arr, i);
+    snprintf(path, path_bytes, "%s[%zu]", key, i);
+    if (!json_is_object(*o))
+        return kopro_error_set(KOPRO_EINVAL, "%s: must be an object", path);
+    return 0;
+}
+
 /* ------------------------------------------------------------ JSON dump */
 
 json_t *kopro_model__jstr_or_null(const char *s)

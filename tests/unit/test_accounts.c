@@ -366,6 +366,46 @@ static void test_accounts__json_roundtrip_and_errors(void **state)
     json_decref(doc);
 }
 
+/* The shared JSON readers (lib/model_util.c) name the field in every refusal. */
+static void test_accounts__json_shape_errors_name_the_field(void **state)
+{
+    json_t *doc = NULL;
+    struct kopro_accounts *m = load_model(&doc);
+    struct kopro_accounts *m2 = NULL;
+    json_t *saved;
+    (void)state;
+    kopro_accounts_free(m);
+
+    saved = json_incref(json_object_get(doc, "owners"));
+    json_object_set_new(doc, "owners", json_string("not a list"));
+    assert_int_equal(kopro_accounts_load_json(&m2, doc), KOPRO_EINVAL);
+    assert_string_equal(kopro_error_last(), "owners: must be an array");
+    json_object_set_new(doc, "owners", json_pack("[i]", 7));
+    assert_int_equal(kopro_accounts_load_json(&m2, doc), KOPRO_EINVAL);
+    assert_string_equal(kopro_error_last(), "owners[0]: must be an object");
+    json_object_set_new(doc, "owners", saved);
+
+    json_object_set_new(json_array_get(json_object_get(doc, "units"), 0), "quota", json_real(2.5));
+    assert_int_equal(kopro_accounts_load_json(&m2, doc), KOPRO_EINVAL);
+    assert_string_equal(kopro_error_last(),
+                        "units[0].quota: give an integer or a decimal string (\"250.5000\"), not "
+                        "a JSON real, so that the value stays exact");
+    json_object_del(json_array_get(json_object_get(doc, "units"), 0), "quota");
+    assert_int_equal(kopro_accounts_load_json(&m2, doc), KOPRO_EINVAL);
+    assert_string_equal(kopro_error_last(),
+                        "units[0].quota: missing; give a decimal string like \"250.5000\"");
+    json_object_set_new(json_array_get(json_object_get(doc, "units"), 0), "quota",
+                        json_string("2500"));
+    json_object_set_new(json_array_get(json_object_get(doc, "units"), 0), "id", json_integer(3));
+    assert_int_equal(kopro_accounts_load_json(&m2, doc), KOPRO_EINVAL);
+    assert_string_equal(kopro_error_last(), "units[0].id: must be a string");
+    json_object_del(json_object_get(doc, "building"), "name");
+    assert_int_equal(kopro_accounts_load_json(&m2, doc), KOPRO_EINVAL);
+    assert_string_equal(kopro_error_last(), "building.name: missing; it is required (a string)");
+    assert_null(m2);
+    json_decref(doc);
+}
+
 static void test_accounts__result_json_in_cents_and_one_owner(void **state)
 {
     struct kopro_accounts *m = load_model(NULL);
@@ -466,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_accounts__tie_break_follows_owner_id_not_model_order),
         cmocka_unit_test(test_accounts__inconsistent_shares_name_the_row),
         cmocka_unit_test(test_accounts__json_roundtrip_and_errors),
+        cmocka_unit_test(test_accounts__json_shape_errors_name_the_field),
         cmocka_unit_test(test_accounts__result_json_in_cents_and_one_owner),
         cmocka_unit_test(test_accounts__randomized_statements_sum_exactly),
     };
