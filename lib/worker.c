@@ -25,6 +25,9 @@
 #include <unistd.h>
 
 #define MAX_SLOTS 256
+#define FLUSH_MS 20 /* longest a reported success waits for its batched UPDATE */
+#define PREFETCH_MIN 8        /* jobs claimed ahead of free slots, when jobs are short */
+#define PREFETCH_BELOW_MS 50  /* "short": the running average of recent durations */
 #define MAX_KIND_STATS 64
 #define MSG_MAX_BYTES (KOPRO_QUEUE_PAYLOAD_MAX_BYTES + 4096)
 
@@ -34,14 +37,24 @@ enum outcome {
     OUT_RETRY = 2,  /* failed, retry scheduled */
     OUT_DEAD = 3,   /* failed for good */
     OUT_STALE = 4,  /* lease lost: nothing recorded */
-    OUT_UNSAVED = 5 /* the child could not record the outcome: the supervisor fails it */
+    OUT_UNSAVED = 5, /* the child could not record the outcome: the supervisor fails it */
+    OUT_DEFERRED = 6 /* succeeded without a transaction open: the supervisor records it,
+                        batched with others (one UPDATE for many jobs) */
 };
 
 struct report {
     int32_t outcome;
     int32_t rc; /* the handler's return code */
     int64_t duration_ms;
-    char error[512]; /* OUT_UNSAVED only: why */
+    uint32_t result_len; /* OUT_DEFERRED: bytes of result JSON that follow the struct */
+    char error[512];     /* OUT_UNSAVED only: why */
+};
+
+/* A success reported by a child, waiting for the supervisor's batched UPDATE. */
+struct done_job {
+    struct kopro_queue_job job; /* owned */
+    json_t *result;             /* owned, or NULL */
+    int64_t duration_ms;
 };
 
 struct slot {
@@ -73,8 +86,13 @@ struct worker {
     struct kopro_queue_job *pending; /* claimed, not yet dispatched (FIFO) */
     size_t npending;
     size_t pending_cap;
+    struct done_job *done; /* successes to record (flush_done) */
+    size_t ndone;
+    int64_t first_done_ms; /* when the oldest of them arrived */
+    size_t done_cap;
     struct kind_stats stats[MAX_KIND_STATS];
     size_t nstats;
+    double avg_ms; /* moving average of job durations (prefetch decision) */
     int maybe_more;
     int stop_requested;
     int stopping;
@@ -318,7 +336,7 @@ static int child_ensure_db(PGconn **db, const struct kopro_worker_opts *o)
 
 /* Run one job in the child and record its outcome; fills *rep. */
 static void child_run_job(struct worker *w, PGconn **db, struct kopro_queue_job *j,
-                          struct report *rep)
+                          struct report *rep, char **result_text)
 {
     const struct kopro_worker_opts *o = w->o;
     const struct kopro_job_kind *kind = o->find_kind(j->kind);
@@ -330,6 +348,7 @@ static void child_run_job(struct worker *w, PGconn **db, struct kopro_queue_job 
 
     memset(rep, 0, sizeof(*rep));
     memset(&ctx, 0, sizeof(ctx));
+    *result_text = NULL;
     rc = child_ensure_db(db, o);
     if (rc != 0) {
         rep->outcome = OUT_UNSAVED;
@@ -356,6 +375,20 @@ static void child_run_job(struct worker *w, PGconn **db, struct kopro_queue_job 
             rc = kopro_error_set(KOPRO_ERROR, "handler returned success with a failed "
                                  "transaction open; rolled back");
             rep->rc = rc;
+        } else if (ts == PQTRANS_IDLE) {
+            /* No handler transaction: the supervisor records the success in a batch. */
+            rep->outcome = OUT_DEFERRED;
+            *result_text = ctx.result != NULL ? json_dumps(ctx.result, JSON_COMPACT) : NULL;
+            if (ctx.result != NULL && *result_text == NULL) {
+                rep->outcome = OUT_UNSAVED;
+                copy_str(rep->error, sizeof(rep->error), "out of memory serialising the result");
+            }
+            if (*result_text != NULL && strlen(*result_text) > KOPRO_QUEUE_PAYLOAD_MAX_BYTES) {
+                free(*result_text);
+                *result_text = NULL;
+                rep->outcome = OUT_UNSAVED;
+                copy_str(rep->error, sizeof(rep->error), "the job's result exceeds 1 MiB of JSON");
+            }
         } else {
             int r = kopro_queue_complete(*db, &f, ctx.result);
             if (ts == PQTRANS_INTRANS) {
@@ -456,6 +489,7 @@ static void child_main(struct worker *w, int in_fd, int out_fd)
         uint32_t len;
         struct kopro_queue_job job;
         struct report rep;
+        char *result_text = NULL;
 
         if (read_full(in_fd, &len, sizeof(len)) != 0)
             break; /* the supervisor closed the pipe: exit */
@@ -464,10 +498,13 @@ static void child_main(struct worker *w, int in_fd, int out_fd)
         msg[len] = '\0';
         if (child_decode(&job, msg) != 0)
             _exit(72);
-        child_run_job(w, &db, &job, &rep);
+        child_run_job(w, &db, &job, &rep, &result_text);
         job_clear(&job);
-        if (kopro_fs_write_all(out_fd, &rep, sizeof(rep)) != 0)
+        rep.result_len = result_text != NULL ? (uint32_t)strlen(result_text) : 0;
+        if (kopro_fs_write_all(out_fd, &rep, sizeof(rep)) != 0 ||
+            (rep.result_len > 0 && kopro_fs_write_all(out_fd, result_text, rep.result_len) != 0))
             _exit(73);
+        free(result_text);
         done++;
     }
     /* _exit: no atexit handlers or libpq teardown inherited from the supervisor. */
@@ -553,7 +590,8 @@ static void supervisor_fail(struct worker *w, const struct kopro_queue_job *j, c
     }
 }
 
-static void slot_finish(struct worker *w, struct slot *s, const struct report *rep)
+static void slot_finish(struct worker *w, struct slot *s, const struct report *rep,
+                        json_t *result)
 {
     struct kind_stats *st = stats_for(w, s->job.kind);
     char extra[64];
@@ -588,10 +626,34 @@ static void slot_finish(struct worker *w, struct slot *s, const struct report *r
         st->seconds_sum += (double)rep->duration_ms / 1000.0;
         st->seconds_count++;
     }
+    w->avg_ms = 0.9 * w->avg_ms + 0.1 * (double)rep->duration_ms;
+    if (rep->outcome == OUT_DEFERRED) {
+        if (w->ndone == w->done_cap) {
+            size_t cap = w->done_cap ? w->done_cap * 2 : 64;
+            struct done_job *d = realloc(w->done, cap * sizeof(*d));
+            if (d == NULL) {
+                /* Not recorded: the lease expires and the job runs again. */
+                log_job(&s->job, "unrecorded", rep->duration_ms, "note=out-of-memory");
+                json_decref(result);
+                goto out;
+            }
+            w->done = d;
+            w->done_cap = cap;
+        }
+        w->done[w->ndone].job = s->job;
+        w->done[w->ndone].result = result;
+        w->done[w->ndone].duration_ms = rep->duration_ms;
+        if (w->ndone++ == 0)
+            w->first_done_ms = now_ms();
+        memset(&s->job, 0, sizeof(s->job));
+        goto out;
+    }
+    json_decref(result);
     if (rep->outcome == OUT_UNSAVED)
         supervisor_fail(w, &s->job, rep->error, 0, rep->duration_ms);
     else
         log_job(&s->job, event, rep->duration_ms, rep->outcome == OUT_SUCCEEDED ? NULL : extra);
+out:
     job_clear(&s->job);
     s->busy = 0;
     s->jobs_done++;
@@ -602,6 +664,7 @@ static int slot_read_report(struct worker *w, struct slot *s, int blocking)
 {
     struct report rep;
     struct pollfd p = {s->from_child, POLLIN, 0};
+    json_t *result = NULL;
 
     if (s->from_child < 0 || !s->busy)
         return 0;
@@ -609,7 +672,20 @@ static int slot_read_report(struct worker *w, struct slot *s, int blocking)
         return 0;
     if (read_full(s->from_child, &rep, sizeof(rep)) != 0)
         return 0;
-    slot_finish(w, s, &rep);
+    if (rep.result_len > 0) {
+        char *text = NULL;
+        json_error_t jerr;
+        if (rep.result_len > KOPRO_QUEUE_PAYLOAD_MAX_BYTES ||
+            (text = malloc((size_t)rep.result_len + 1)) == NULL ||
+            read_full(s->from_child, text, rep.result_len) != 0) {
+            free(text);
+            return 0; /* treated as a dead child: the job fails and is retried */
+        }
+        text[rep.result_len] = '\0';
+        result = json_loads(text, 0, &jerr);
+        free(text);
+    }
+    slot_finish(w, s, &rep, result);
     return 1;
 }
 
@@ -762,10 +838,21 @@ static void claim_more(struct worker *w)
 {
     struct kopro_queue_job *jobs = NULL;
     size_t n = 0;
-    int want = 2 * w->o->concurrency - busy_count(w) - (int)w->npending;
+    int c = w->o->concurrency;
+    int free_slots = c - busy_count(w) - (int)w->npending;
+    /* Claim ahead (prefetch) only while jobs are short, so that long jobs are
+     * never held back in one worker while another one idles. */
+    int target = w->avg_ms < PREFETCH_BELOW_MS ? (c > PREFETCH_MIN ? c : PREFETCH_MIN) : 0;
+    int want;
     int rc;
 
-    if (want <= 0 || (int)w->npending >= w->o->concurrency)
+    if (free_slots < 0)
+        free_slots = 0;
+    /* Refill in batches: wait until the prefetch is half used. */
+    if (free_slots == 0 && (int)w->npending > target / 2)
+        return;
+    want = free_slots + (target > (int)w->npending ? target - (int)w->npending : 0);
+    if (want <= 0)
         return;
     rc = kopro_queue_claim(&jobs, &n, w->db, w->worker_id, w->o->kinds, (size_t)want,
                            w->o->lease_s);
@@ -791,6 +878,69 @@ static void dispatch_pending(struct worker *w)
         w->npending--;
         dispatch(w, s, &j);
     }
+}
+
+/* Record the buffered successes: one fenced UPDATE for all of them. */
+static void flush_done(struct worker *w)
+{
+    json_t *items = NULL;
+    char *text = NULL;
+    PGresult *res = NULL;
+    const char *params[2];
+
+    if (w->ndone == 0)
+        return;
+    items = json_array();
+    for (size_t i = 0; items != NULL && i < w->ndone; i++) {
+        json_t *it = json_pack("{s:s, s:i, s:O?}", "id", w->done[i].job.id, "attempt",
+                               w->done[i].job.attempt, "result", w->done[i].result);
+        if (it == NULL || json_array_append_new(items, it) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+    text = items != NULL ? json_dumps(items, JSON_COMPACT) : NULL;
+    params[0] = w->worker_id;
+    params[1] = text;
+    if (text == NULL ||
+        kopro_db_exec(w->db, &res, "recording finished jobs",
+                      "UPDATE kopro.jobs j SET state = 'succeeded', result = t.result,"
+                      " locked_until = NULL, finished_at = now(), updated_at = now()"
+                      " FROM jsonb_to_recordset($2::jsonb) AS t(id uuid, attempt int, result jsonb)"
+                      " WHERE j.id = t.id AND j.attempts = t.attempt AND j.locked_by = $1"
+                      "   AND j.state = 'running' RETURNING j.id::text",
+                      2, params) != 0) {
+        /* Their leases expire and they run again: at least once, never lost. */
+        log_line("could not record %zu finished job(s): %s", w->ndone,
+                 text == NULL ? "out of memory" : kopro_error_last());
+        if (PQstatus(w->db) == CONNECTION_OK)
+            goto done; /* keep them; the next flush retries */
+        goto drop;
+    }
+    for (size_t i = 0; i < w->ndone; i++) {
+        const struct kopro_queue_job *j = &w->done[i].job;
+        struct kind_stats *st = stats_for(w, j->kind);
+        int found = 0;
+        for (int r = 0; r < PQntuples(res) && !found; r++)
+            found = strcmp(PQgetvalue(res, r, 0), j->id) == 0;
+        log_job(j, found ? "succeeded" : "stale", w->done[i].duration_ms, NULL);
+        if (st != NULL) {
+            if (found)
+                st->ok++;
+            else
+                st->stale++;
+        }
+    }
+drop:
+    for (size_t i = 0; i < w->ndone; i++) {
+        job_clear(&w->done[i].job);
+        json_decref(w->done[i].result);
+    }
+    w->ndone = 0;
+done:
+    PQclear(res);
+    free(text);
+    json_decref(items);
 }
 
 static void heartbeat(struct worker *w)
@@ -1037,6 +1187,7 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
             w->npending = 0;
         }
         if (w->stopping) {
+            flush_done(w);
             if (busy_count(w) == 0)
                 break;
             if (t >= w->stop_deadline_ms) {
@@ -1051,6 +1202,7 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
                         slot_close(&w->slots[i]);
                         w->slots[i].pid = 0;
                     }
+                flush_done(w);
                 release_all(w, "released: worker stopped before the job finished (grace "
                                "period over)");
                 break;
@@ -1084,6 +1236,13 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
                 log_line("pruned %zu finished job(s) older than %ld s", total, o->prune_after_s);
             next_prune = t + (deleted == 10000 ? 1000 : 60000);
         }
+        /* Batch the successes: flush once a slot's worth is in, the oldest has
+         * waited FLUSH_MS, or nothing else is running. */
+        if (w->ndone > 0 && ((int)w->ndone >= (o->concurrency > PREFETCH_MIN ? o->concurrency
+                                                                              : PREFETCH_MIN) ||
+                             busy_count(w) == 0 ||
+                             t - w->first_done_ms >= FLUSH_MS))
+            flush_done(w);
         if (!w->stopping && w->maybe_more)
             claim_more(w);
         if (!w->stopping)
@@ -1124,6 +1283,8 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
             wake = next_watchdog;
         if (w->stopping && w->stop_deadline_ms < wake)
             wake = w->stop_deadline_ms;
+        if (w->ndone > 0 && w->first_done_ms + FLUSH_MS < wake)
+            wake = w->first_done_ms + FLUSH_MS;
         for (int i = 0; i < o->concurrency; i++)
             if (w->slots[i].busy && !w->slots[i].timed_out && w->slots[i].deadline_ms < wake)
                 wake = w->slots[i].deadline_ms;
@@ -1175,6 +1336,7 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
         }
     }
     rc = 0;
+    flush_done(w);
     if (o->metrics_path != NULL)
         write_metrics(w); /* the final counts */
 done:
@@ -1190,6 +1352,11 @@ done:
         for (size_t i = 0; i < w->npending; i++)
             job_clear(&w->pending[i]);
         free(w->pending);
+        for (size_t i = 0; i < w->ndone; i++) {
+            job_clear(&w->done[i].job);
+            json_decref(w->done[i].result);
+        }
+        free(w->done);
         if (w->db != NULL)
             PQfinish(w->db);
         if (w->sigfd >= 0)

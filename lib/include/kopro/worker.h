@@ -14,9 +14,19 @@
  * `kill -9` of the daemon never leaves a job running unseen: its leases expire
  * and any worker rescues them.
  *
- * A handler may leave a transaction open on ctx->db when it returns 0: the
- * completion is then written in that same transaction (its writes and the
- * job's `succeeded` commit together, or not at all when the lease is stale).
+ * Completion: a handler may leave a transaction open on ctx->db when it
+ * returns 0; the child then writes the completion in that same transaction
+ * (its writes and the job's `succeeded` commit together, or not at all when
+ * the lease is stale): exactly-once effects. A handler that returns 0 with no
+ * transaction open hands its success (and result) to the supervisor, which
+ * records many in one fenced UPDATE (at most 20 ms later); should the
+ * supervisor die in between, the job runs again after its lease expires
+ * (at-least-once). Failures are always recorded by the child at once.
+ *
+ * Claiming: the supervisor claims for its free slots and, while recent jobs
+ * are short (moving average under 50 ms), up to max(concurrency, 8) jobs ahead,
+ * so that claims and completions go in batches; long jobs are never claimed
+ * ahead.
  *
  * Signals (supervisor): SIGTERM/SIGINT stop claiming at once, let running jobs
  * finish within `grace_s`, then SIGKILL the rest and release their jobs (queued,
