@@ -17,6 +17,8 @@
 #include "kopro/accounts.h"
 #include "kopro/error.h"
 
+#include "splitmix64.h"
+
 /* ------------------------------------------------------------ apportionment */
 
 static void test_accounts__apportion_ties_to_lower_index(void **state)
@@ -64,16 +66,6 @@ static void test_accounts__apportion_rejects_bad_weights(void **state)
     assert_non_null(strstr(kopro_error_last(), "weights are zero"));
     assert_int_equal(kopro_pcn_apportion(parts, 100, neg, 2), KOPRO_EINVAL);
     assert_non_null(strstr(kopro_error_last(), "negative"));
-}
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 /* Naive Hamilton method: floor of each exact quota, then repeatedly give one

@@ -18,6 +18,8 @@
 #include "kopro/error.h"
 #include "kopro/legal.h"
 
+#include "splitmix64.h"
+
 /* ------------------------------------------------------------ builder */
 
 #define T(x) ((int64_t)(x) * KOPRO_SHARE_SCALE) /* whole tantièmes to _e4 */
@@ -861,17 +863,6 @@ static void test_legal__json_model_errors_name_the_path(void **state)
  * union-find, fractions compared through a generic reduced-fraction
  * comparison, the vote cap as a literal loop over unit-by-unit removal.
  */
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    /* splitmix64: deterministic and seedable */
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static int64_t rnd_range(int64_t lo, int64_t hi) /* inclusive */
 {
     return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
