@@ -6,7 +6,9 @@
 #include "kopro/config.h"
 #include "kopro/db.h"
 #include "kopro/error.h"
+#include "kopro/gdpr.h"
 #include "kopro/gpg.h"
+#include "kopro/migrate.h"
 #include "kopro/hash.h"
 #include "kopro/repo.h"
 
@@ -1184,8 +1186,91 @@ done:
     return rc;
 }
 
-int kopro_backup_restore(const struct kopro_backup_opts *o, const char *id,
-                         const char *target_url, int clean)
+/* GDPR tombstones to re-apply after a restore (GDPR art. 17, 19): from the
+ * given JSON (a file of 'kopro-gdpr tombstones dump'), else from the live
+ * database `src_url`, read BEFORE pg_restore touches anything, so a restore
+ * over the live database itself (--clean) still has them. A live database
+ * without kopro.gdpr_tombstones has had no erasure: an empty list. */
+static int read_tombstones(char **json_out, size_t *n_out, char *src, size_t src_cap,
+                           const char *src_url, const char *given_json)
+{
+    PGconn *db = NULL;
+    PGresult *res = NULL;
+    json_error_t jerr;
+    json_t *arr = NULL;
+    int rc = 0;
+    *json_out = NULL;
+    *n_out = 0;
+    if (given_json != NULL) {
+        snprintf(src, src_cap, "file");
+        *json_out = strdup(given_json);
+    } else {
+        rc = kopro_db_connect(&db, src_url, "kopro-backup");
+        if (rc != 0) {
+            kopro_error_wrap(rc, "reading the GDPR tombstones from the live database before restoring "
+                                 "(pass --db LIVE_URL, or --tombstones FILE from 'kopro-gdpr tombstones dump')");
+            goto done;
+        }
+        rc = kopro_db_exec(db, &res, "looking for kopro.gdpr_tombstones",
+                           "SELECT current_database(), to_regclass('kopro.gdpr_tombstones') IS NOT NULL", 0, NULL);
+        if (rc != 0)
+            goto done;
+        snprintf(src, src_cap, "database %s", PQgetvalue(res, 0, 0));
+        if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+            rc = kopro_gdpr_tombstones_dump(json_out, db, NULL);
+        else
+            *json_out = strdup("[]");
+        if (rc != 0)
+            goto done;
+    }
+    if (*json_out == NULL) {
+        rc = kopro_error_set(KOPRO_ERROR, "out of memory reading GDPR tombstones");
+        goto done;
+    }
+    arr = json_loads(*json_out, 0, &jerr);
+    if (!json_is_array(arr)) {
+        rc = kopro_error_set(KOPRO_EINVAL, "GDPR tombstones (%s) are not a JSON array (line %d: %s); pass the "
+                                           "output of 'kopro-gdpr tombstones dump'", src, jerr.line, jerr.text);
+        goto done;
+    }
+    *n_out = json_array_size(arr);
+done:
+    if (rc != 0) {
+        free(*json_out);
+        *json_out = NULL;
+    }
+    json_decref(arr);
+    PQclear(res);
+    if (db != NULL)
+        PQfinish(db);
+    return rc;
+}
+
+/* After pg_restore: insert the tombstones the backup lacks and erase those
+ * persons again, in one transaction (kopro_gdpr_tombstones_apply()). */
+static int apply_tombstones(int *inserted_out, int *erased_out, const char *target_url,
+                            const struct kopro_backup_opts *o, const char *json)
+{
+    PGconn *db = NULL;
+    PGresult *res = NULL;
+    int rc = kopro_db_connect(&db, target_url, "kopro-backup");
+    if (rc == 0)
+        rc = kopro_db_exec(db, &res, "looking for kopro.gdpr_tombstones in the restored database",
+                           "SELECT to_regclass('kopro.gdpr_tombstones') IS NOT NULL", 0, NULL);
+    if (rc == 0 && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        int applied = 0; /* a backup older than migration 0100: bring its kopro schema up to date */
+        rc = kopro_migrate_apply(&applied, db);
+    }
+    if (rc == 0)
+        rc = kopro_gdpr_tombstones_apply(erased_out, inserted_out, db, o->cfg, json);
+    PQclear(res);
+    if (db != NULL)
+        PQfinish(db);
+    return rc;
+}
+
+int kopro_backup_restore(json_t **report_out, const struct kopro_backup_opts *o, const char *id,
+                         const char *target_url, int clean, const char *tombstones_json)
 {
     static const char *const plain[] = {"--single-transaction", "--exit-on-error", NULL};
     static const char *const cleaning[] = {"--single-transaction", "--exit-on-error", "--clean",
@@ -1197,9 +1282,14 @@ int kopro_backup_restore(const struct kopro_backup_opts *o, const char *id,
     json_t *m = NULL;
     PGconn *db = NULL;
     PGresult *res = NULL;
-    char dbname[256];
+    char dbname[256], tomb_src[300];
+    char *tombs = NULL;
+    size_t ntombs = 0;
+    int inserted = 0, erased = 0;
     int rc;
 
+    if (report_out != NULL)
+        *report_out = NULL;
     rc = resolve(&r, o, 0);
     if (rc == 0)
         rc = kopro_repo_open(&repo, r.repo_url, o->cfg);
@@ -1231,6 +1321,19 @@ int kopro_backup_restore(const struct kopro_backup_opts *o, const char *id,
     }
     PQfinish(db);
     db = NULL;
+    /* the erasures since the backup, read before anything is dropped */
+    rc = read_tombstones(&tombs, &ntombs, tomb_src, sizeof tomb_src, r.db_url, tombstones_json);
+    if (rc != 0)
+        goto done;
+    if (ntombs > 0) {
+        const char *key = cfg_get(o, "KOPRO_GDPR_KEY");
+        if (key == NULL || strlen(key) < 32) {
+            rc = kopro_error_set(KOPRO_EINVAL, "%zu GDPR tombstone(s) from %s must be re-applied after the "
+                                               "restore; set KOPRO_GDPR_KEY to the key the erasures used",
+                                 ntombs, tomb_src);
+            goto done;
+        }
+    }
     /* authenticate every byte before pg_restore sees any */
     rc = check_ciphertext(repo, m);
     if (rc != 0)
@@ -1247,9 +1350,33 @@ int kopro_backup_restore(const struct kopro_backup_opts *o, const char *id,
         goto done;
     }
     rc = kbk_wait(&rst, KOPRO_ERROR);
-    if (rc != 0)
+    if (rc != 0) {
         kopro_error_wrap(rc, "restoring backup %s into %s", id, dbname);
+        goto done;
+    }
+    if (ntombs > 0) {
+        rc = apply_tombstones(&inserted, &erased, target_url, o, tombs);
+        if (rc != 0) {
+            kopro_error_wrap(rc, "backup %s WAS restored into %s but the GDPR tombstones from %s were NOT "
+                                 "re-applied, so erased persons are back: do not use it; fix the cause and "
+                                 "run the restore again with --clean --tombstones FILE (kopro-gdpr tombstones dump "
+                                 "of the live database)",
+                             id, dbname, tomb_src);
+            goto done;
+        }
+    }
+    if (report_out != NULL) {
+        *report_out = json_pack("{s:s, s:s, s:O?, s:s, s:I, s:i, s:i}", "id", id, "database", dbname, "started",
+                                json_object_get(m, "started"), "tombstones_source", tomb_src, "tombstones_read",
+                                (json_int_t)ntombs, "tombstones_applied", inserted, "persons_erased", erased);
+        if (*report_out == NULL)
+            rc = kopro_error_set(KOPRO_ERROR, "out of memory building the restore report");
+    }
 done:
+    if (tombs != NULL) {
+        explicit_bzero(tombs, strlen(tombs));
+        free(tombs);
+    }
     if (rst.pid > 0)
         stop_child(&rst);
     PQclear(res);

@@ -327,9 +327,11 @@ done:
     return rc;
 }
 
-/* reuse_tombstone: re-application after a restore (no holds, no new tombstone). */
+/* reuse_tombstone: re-application after a restore (no holds, no new tombstone).
+ * outer_tx: the caller holds the transaction (no BEGIN/COMMIT here; on error
+ * the caller rolls back). */
 static int erase_impl(struct kopro_gdpr_erase_report *report, PGconn *db, const struct kopro_config *cfg,
-                      const char *user_id, int dry_run, const char *reuse_tombstone)
+                      const char *user_id, int dry_run, const char *reuse_tombstone, int outer_tx)
 {
     struct ctx c;
     PGresult *res = NULL;
@@ -366,10 +368,12 @@ static int erase_impl(struct kopro_gdpr_erase_report *report, PGconn *db, const 
     snprintf(pseudo, sizeof pseudo, "Anonymized %s", pseudo_last);
     snprintf(report->pseudonym, sizeof report->pseudonym, "%s", pseudo);
 
-    rc = kopro_db_begin(db);
-    if (rc != 0)
-        goto done;
-    in_tx = 1;
+    if (!outer_tx) {
+        rc = kopro_db_begin(db);
+        if (rc != 0)
+            goto done;
+        in_tx = 1;
+    }
     const char *p1[1] = {user_id};
     rc = kopro_db_exec(db, &res, "GDPR erase: user", "SELECT 1 FROM public.users WHERE id = $1::uuid FOR UPDATE", 1,
                        p1);
@@ -489,7 +493,7 @@ finish:
         kopro_db_rollback(db);
         in_tx = 0;
         report->tombstone_id[0] = '\0';
-    } else {
+    } else if (!outer_tx) {
         rc = kopro_db_commit(db);
         in_tx = 0;
     }
@@ -506,7 +510,7 @@ done:
 int kopro_gdpr_erase(struct kopro_gdpr_erase_report *report, PGconn *db,
                      const struct kopro_config *cfg, const char *user_id, int dry_run)
 {
-    return erase_impl(report, db, cfg, user_id, dry_run, NULL);
+    return erase_impl(report, db, cfg, user_id, dry_run, NULL, 0);
 }
 
 int kopro_gdpr_tombstones_dump(char **json_out, PGconn *db, const char *since)
@@ -529,15 +533,17 @@ int kopro_gdpr_tombstones_dump(char **json_out, PGconn *db, const char *since)
     return rc;
 }
 
-int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_config *cfg,
+int kopro_gdpr_tombstones_apply(int *erased_out, int *inserted_out, PGconn *db, const struct kopro_config *cfg,
                                 const char *tombstones_json)
 {
     json_error_t jerr;
     json_t *arr = json_loads(tombstones_json, 0, &jerr);
     PGresult *res = NULL;
     struct kopro_gdpr_erase_report *rep = NULL;
-    int rc = 0;
+    int rc = 0, in_tx = 0;
     *erased_out = 0;
+    if (inserted_out != NULL)
+        *inserted_out = 0;
     const char *key = kopro_config_get(cfg, "KOPRO_GDPR_KEY", NULL);
     if (!json_is_array(arr)) {
         rc = kopro_error_set(KOPRO_EINVAL, "GDPR tombstones: not a JSON array (line %d: %s); pass the output of "
@@ -548,8 +554,12 @@ int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_
         rc = kopro_error_set(KOPRO_EINVAL, "GDPR tombstones: KOPRO_GDPR_KEY must be the key the erasures used");
         goto done;
     }
+    rc = kopro_db_begin(db);
+    if (rc != 0)
+        goto done;
+    in_tx = 1;
     const char *p1[1] = {tombstones_json};
-    rc = kopro_db_exec(db, NULL, "GDPR tombstones: insert",
+    rc = kopro_db_exec(db, &res, "GDPR tombstones: insert",
                        "INSERT INTO kopro.gdpr_tombstones (id, erased_at, subject_hash, owner_hashes, pseudonym, counts)"
                        " SELECT id, erased_at, subject_hash, owner_hashes, pseudonym, coalesce(counts, '{}')"
                        " FROM json_populate_recordset(NULL::kopro.gdpr_tombstones, $1::json)"
@@ -557,6 +567,10 @@ int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_
                        1, p1);
     if (rc != 0)
         goto done;
+    if (inserted_out != NULL)
+        *inserted_out = (int)tuples(res);
+    PQclear(res);
+    res = NULL;
     rc = kopro_db_exec(db, &res, "GDPR tombstones: users",
                        "SELECT id::text FROM public.users WHERE NOT is_anonymized ORDER BY id", 0, NULL);
     if (rc != 0)
@@ -576,13 +590,23 @@ int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_
             const char *tid = json_string_value(json_object_get(t, "id"));
             if (sh == NULL || tid == NULL || strcmp(sh, h) != 0)
                 continue;
-            rc = erase_impl(rep, db, cfg, uid, 0, tid);
+            rc = erase_impl(rep, db, cfg, uid, 0, tid, 1);
             if (rc == 0)
                 (*erased_out)++;
             break;
         }
     }
+    if (rc == 0) {
+        rc = kopro_db_commit(db);
+        in_tx = 0;
+    }
 done:
+    if (in_tx) {
+        kopro_db_rollback(db);
+        *erased_out = 0;
+        if (inserted_out != NULL)
+            *inserted_out = 0;
+    }
     free(rep);
     PQclear(res);
     json_decref(arr);

@@ -6,6 +6,7 @@
 #include "kopro/backup.h"
 #include "kopro/config.h"
 #include "kopro/error.h"
+#include "kopro/fs.h"
 #include "kopro/retention.h"
 
 #include <errno.h>
@@ -19,7 +20,7 @@
 #define MAX_RECIPIENTS 16
 
 struct args {
-    const char *repo, *db, *gnupghome, *config, *to, *tz, *metrics;
+    const char *repo, *db, *gnupghome, *config, *to, *tz, *metrics, *tombstones;
     const char *recipients[MAX_RECIPIENTS];
     size_t n_recipients;
     const char *positional;
@@ -45,7 +46,12 @@ static const char USAGE[] =
     "  list [--repo URL] [--json]           backups, oldest first (only those with a manifest)\n"
     "  verify [ID|--latest|--all] [--restore-check] [--db URL] [--json]\n"
     "                                       re-read, check SHA-256s, decrypt, pg_restore --list\n"
-    "  restore ID --to DBURL [--clean]      restore into an empty (or --clean) database\n"
+    "  restore ID --to DBURL [--clean] [--db LIVE_URL | --tombstones FILE] [--json]\n"
+    "                                       restore into an empty (or --clean) database, then\n"
+    "                                       re-apply the GDPR erasures newer than the backup:\n"
+    "                                       tombstones read from the live database (--db,\n"
+    "                                       KOPRO_DATABASE_URL) before restoring, or from FILE\n"
+    "                                       ('kopro-gdpr tombstones dump'); needs KOPRO_GDPR_KEY\n"
     "  prune [--keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-last N --keep-yearly N]\n"
     "        [--tz ZONE] [--dry-run] [--json]   apply retention (restic semantics)\n"
     "  plan-retention [--keep-... N] [--tz ZONE]  RFC 3339 times on stdin -> keep/forget\n"
@@ -208,9 +214,27 @@ static int cmd_restore(struct args *a, struct kopro_backup_opts *o)
     int rc;
     if (a->positional == NULL || a->to == NULL)
         return usage_error("restore needs a backup ID and --to DBURL");
-    rc = kopro_backup_restore(o, a->positional, a->to, a->clean);
-    if (rc == 0)
-        printf("restored backup %s\n", a->positional);
+    char *tombs = NULL;
+    json_t *rep = NULL;
+    if (a->tombstones != NULL) {
+        rc = kopro_fs_read_file(&tombs, NULL, a->tombstones, 64u * 1024 * 1024);
+        if (rc != 0)
+            return rc;
+    }
+    rc = kopro_backup_restore(&rep, o, a->positional, a->to, a->clean, tombs);
+    free(tombs);
+    if (rc == 0 && a->json)
+        rc = print_json(rep);
+    else if (rc == 0)
+        printf("restored backup %s into %s\n"
+               "GDPR tombstones: %lld read from %s, %lld newer than the backup applied, "
+               "%lld person(s) erased again\n",
+               a->positional, json_string_value(json_object_get(rep, "database")),
+               (long long)json_integer_value(json_object_get(rep, "tombstones_read")),
+               json_string_value(json_object_get(rep, "tombstones_source")),
+               (long long)json_integer_value(json_object_get(rep, "tombstones_applied")),
+               (long long)json_integer_value(json_object_get(rep, "persons_erased")));
+    json_decref(rep);
     return rc;
 }
 
@@ -365,7 +389,7 @@ static const struct command commands[] = {
      cmd_run},
     {"list", "list", COMMON "json", cmd_list},
     {"verify", "verify", COMMON "db latest all restore-check json", cmd_verify},
-    {"restore", "restore", COMMON "to clean db", cmd_restore},
+    {"restore", "restore", COMMON "to clean db tombstones json", cmd_restore},
     {"prune", "prune", COMMON "dry-run json tz keep-last keep-daily keep-weekly keep-monthly "
                        "keep-yearly",
      cmd_prune},
@@ -451,6 +475,8 @@ static int parse_args(struct args *a, const struct command *c, int argc, char **
             a->tz = val;
         else if (strcmp(name, "metrics") == 0)
             a->metrics = val;
+        else if (strcmp(name, "tombstones") == 0)
+            a->tombstones = val;
         else if (strcmp(name, "recipient") == 0) {
             if (a->n_recipients == MAX_RECIPIENTS)
                 return usage_error("at most %d recipients", MAX_RECIPIENTS);

@@ -209,11 +209,12 @@ static int cmd_tombstones(const char *sub, const char *file, const char *since)
         if (rc == 0)
             printf("%s\n", json);
     } else if (rc == 0) {
-        int n = 0;
+        int n = 0, fresh = 0;
         rc = kopro_fs_read_file(&json, NULL, file, 64u * 1024 * 1024);
-        rc = rc ? rc : kopro_gdpr_tombstones_apply(&n, db, cfg, json);
+        rc = rc ? rc : kopro_gdpr_tombstones_apply(&n, &fresh, db, cfg, json);
         if (rc == 0)
-            printf("tombstones applied: %d person(s) erased again\n", n);
+            printf("tombstones applied: %d person(s) erased again (%d tombstone(s) new to this database)\n", n,
+                   fresh);
     }
     free(json);
     if (db != NULL)

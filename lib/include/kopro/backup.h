@@ -121,11 +121,29 @@ int kopro_backup_verify(json_t **report_out, const struct kopro_backup_opts *o,
  * The ciphertext and plaintext SHA-256 are checked while streaming; a mismatch
  * fails the restore (the single transaction is then rolled back by closing
  * pg_restore's input early).
- * Returns 0; KOPRO_ENOTFOUND (unknown id); KOPRO_EINVAL (target not empty);
- * KOPRO_EVERIFY (corrupt backup); KOPRO_EUNAVAIL; KOPRO_ERROR.
+ *
+ * A restore never brings an erased person back (GDPR art. 17, 19): before
+ * pg_restore starts, the GDPR tombstones (kopro/gdpr.h) are read from
+ * `tombstones_json` (the output of 'kopro-gdpr tombstones dump') or, when it
+ * is NULL, from the live database o->db_url (KOPRO_DATABASE_URL); a live
+ * database without kopro.gdpr_tombstones gives none. Reading first means a
+ * restore over the live database itself (clean) still has them. After
+ * pg_restore, those the backup does not contain (i.e. erasures newer than its
+ * snapshot) are inserted and their persons erased again in one transaction
+ * (kopro_gdpr_tombstones_apply(); KOPRO_GDPR_KEY from o->cfg/environment is
+ * required when there are tombstones, checked before restoring).
+ * *report_out (may be NULL; caller json_decref()s) receives {"id",
+ * "database", "started" (the backup's), "tombstones_source",
+ * "tombstones_read", "tombstones_applied" (new to the restored database),
+ * "persons_erased"}.
+ * Returns 0; KOPRO_ENOTFOUND (unknown id); KOPRO_EINVAL (target not empty,
+ * bad tombstones JSON, KOPRO_GDPR_KEY missing); KOPRO_EVERIFY (corrupt
+ * backup); KOPRO_EUNAVAIL (target or live database unreachable);
+ * KOPRO_ERROR. If the re-application fails after pg_restore succeeded, the
+ * error says so: the restored database must not be used.
  */
-int kopro_backup_restore(const struct kopro_backup_opts *o, const char *id,
-                         const char *target_url, int clean);
+int kopro_backup_restore(json_t **report_out, const struct kopro_backup_opts *o, const char *id,
+                         const char *target_url, int clean, const char *tombstones_json);
 
 /*
  * Apply a retention policy (kopro/retention.h) to the repository: the backup

@@ -249,13 +249,17 @@ int kopro_gdpr_tombstones_dump(char **json_out, PGconn *db, const char *since);
  * database, e.g. just restored from a backup older than the erasures: the
  * tombstones are inserted (existing ids kept) and every user whose keyed hash
  * matches and who is not yet anonymized is erased again, without hold checks
- * (the erasure was decided), one transaction per person. *erased_out counts
- * them. `cfg` must give the same KOPRO_GDPR_KEY as the erasures.
+ * (the erasure was decided), all in ONE transaction: either every tombstone
+ * and every re-erasure is applied, or nothing (then both counts are 0).
+ * *erased_out counts the persons erased again; *inserted_out (may be NULL)
+ * the tombstones that were not yet in the database, i.e. those newer than
+ * the backup it was restored from. `cfg` must give the same KOPRO_GDPR_KEY
+ * as the erasures. Requires migration 0100_gdpr and KoproGo's public.users.
  * Returns 0; KOPRO_EINVAL (bad JSON, key missing); database errors.
- * Source: GDPR art. 17, 19.
+ * Not thread-safe on one connection. Source: GDPR art. 17, 19.
  */
-int kopro_gdpr_tombstones_apply(int *erased_out, PGconn *db, const struct kopro_config *cfg,
-                                const char *tombstones_json);
+int kopro_gdpr_tombstones_apply(int *erased_out, int *inserted_out, PGconn *db,
+                                const struct kopro_config *cfg, const char *tombstones_json);
 
 /*
  * Delete the restricted records whose retention has ended
