@@ -2,8 +2,10 @@
  * Job kind "gdpr.expire" (daily): delete the export archives of gdpr.export
  * jobs whose download window (result.expires_at, 7 days) has passed, and mark
  * the result {"deleted": true, "deleted_at"} so GET /api/v1/jobs/{id}/result
- * answers 410. Only files named like the export's own (…/gdpr/<hex>.zip) are
- * removed; a file already gone counts as deleted.
+ * answers 410, and destroy their keys (kopro.gdpr_export_keys), also those of
+ * failed or cancelled exports once past expires_at. Only files named like the
+ * export's own (…/gdpr/<hex>.kgx) are removed; a file already gone counts as
+ * deleted.
  *
  * payload: {} ; result: {"deleted": N}
  */
@@ -17,7 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ".../gdpr/<32 hex>.zip", as jobs/gdpr_export.c names its archives. */
+/* ".../gdpr/<32 hex>.kgx" (sealed), as jobs/gdpr_export.c names its
+ * archives, or ".zip" (plain archives of earlier versions). */
 static int is_export_path(const char *p)
 {
     const char *g = p != NULL ? strstr(p, "/gdpr/") : NULL;
@@ -27,7 +30,7 @@ static int is_export_path(const char *p)
     for (int i = 0; i < 32; i++)
         if (!((g[i] >= '0' && g[i] <= '9') || (g[i] >= 'a' && g[i] <= 'f')))
             return 0;
-    return strcmp(g + 32, ".zip") == 0;
+    return strcmp(g + 32, ".kgx") == 0 || strcmp(g + 32, ".zip") == 0;
 }
 
 static int run(struct kopro_job_ctx *ctx)
@@ -57,8 +60,14 @@ static int run(struct kopro_job_ctx *ctx)
                            "UPDATE kopro.jobs SET result = result || jsonb_build_object('deleted', true,"
                            " 'deleted_at', now()) WHERE id = $1::uuid",
                            1, params);
+        if (rc == 0)
+            rc = kopro_db_exec(ctx->db, NULL, "gdpr.expire: destroy the key",
+                               "DELETE FROM kopro.gdpr_export_keys WHERE job_id = $1::uuid", 1, params);
         n++;
     }
+    if (rc == 0)
+        rc = kopro_db_exec(ctx->db, NULL, "gdpr.expire: destroy expired keys",
+                           "DELETE FROM kopro.gdpr_export_keys WHERE expires_at <= now()", 0, NULL);
     PQclear(res);
     if (rc != 0) {
         kopro_db_rollback(ctx->db);

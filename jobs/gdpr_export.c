@@ -6,8 +6,13 @@
  *           default: now)}
  * result:  {"path", "content_type": "application/zip", "size_bytes", "sha256",
  *           "files", "rows", "user_id", "generated_at", "expires_at" (+7 days)}
- * The archive goes to KOPRO_DOCUMENT_STORE under gdpr/{128-bit random hex}.zip
- * (unguessable, written atomically). Every run writes one audit_logs row
+ * The archive is encrypted at rest (GDPR art. 32) with a fresh 256-bit key
+ * kept only in kopro.gdpr_export_keys (kopro_gdpr_seal(), format KOPROGX1)
+ * and goes to KOPRO_DOCUMENT_STORE under gdpr/{128-bit random hex}.kgx
+ * (unguessable, written atomically, mode 0600); result.path names that file,
+ * result.size_bytes/sha256 describe the ZIP inside, result.encryption the
+ * format. Deleting the key destroys the archive; GET /api/v1/jobs/{id}/result
+ * decrypts it. The CLI (kopro-gdpr export -o) writes a plain ZIP instead. Every run writes one audit_logs row
  * (event_type GdprDataExported) with the row count, the file count and the
  * archive's SHA-256: no readable personal data. Enqueue with unique_key
  * "gdpr.export:{user_id}" so a second request returns the running job.
@@ -26,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #define DOWNLOAD_DAYS 7
@@ -68,8 +75,8 @@ static void iso(char *out, size_t n, long long epoch)
 static int run(struct kopro_job_ctx *ctx)
 {
     struct kopro_gdpr_export_summary *sum = NULL;
-    unsigned char *zip = NULL, rnd[16];
-    size_t zip_bytes = 0;
+    unsigned char *zip = NULL, *sealed = NULL, rnd[16], key[KOPRO_GDPR_SEAL_KEY_BYTES];
+    size_t zip_bytes = 0, sealed_bytes = 0;
     char *path = NULL;
     char name[64], hex[33], when[32], expires[32];
     int rc = validate(ctx->payload);
@@ -90,11 +97,22 @@ static int run(struct kopro_job_ctx *ctx)
         goto done;
     }
     kopro_hex_encode(rnd, sizeof rnd, hex);
-    snprintf(name, sizeof name, "gdpr/%s.zip", hex);
-    rc = kopro_docstore_put(&path, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL), name, zip,
-                            zip_bytes);
+    snprintf(name, sizeof name, "gdpr/%s.kgx", hex);
+    iso(expires, sizeof expires, (long long)time(NULL) + DOWNLOAD_DAYS * 86400LL);
+    /* a fresh key per export, only in the database: deleting it destroys the archive */
+    rc = kopro_gdpr_export_key_new(key, ctx->db, ctx->job_id, expires);
+    if (rc == 0)
+        rc = kopro_gdpr_seal(&sealed, &sealed_bytes, zip, zip_bytes, key);
+    explicit_bzero(key, sizeof key);
+    if (rc == 0)
+        rc = kopro_docstore_put(&path, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL), name, sealed,
+                                sealed_bytes);
     if (rc != 0)
         goto done;
+    if (chmod(path, 0600) != 0) {
+        rc = kopro_error_set(KOPRO_ERROR, "gdpr.export: cannot make %s mode 0600", path);
+        goto done;
+    }
 
     /* The audit row: counts and the checksum only. */
     rc = kopro_gdpr_export_audit(ctx->db, user, sum, ctx->job_id);
@@ -102,14 +120,18 @@ static int run(struct kopro_job_ctx *ctx)
         goto done;
 
     iso(when, sizeof when, as_of);
-    iso(expires, sizeof expires, (long long)time(NULL) + DOWNLOAD_DAYS * 86400LL);
-    ctx->result = json_pack("{s:s, s:s, s:I, s:s, s:i, s:I, s:s, s:s, s:s}", "path", path, "content_type",
-                            "application/zip", "size_bytes", (json_int_t)zip_bytes, "sha256",
+    ctx->result = json_pack("{s:s, s:s, s:I, s:s, s:i, s:I, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:I}}", "path", path,
+                            "content_type", "application/zip", "size_bytes", (json_int_t)zip_bytes, "sha256",
                             sum->archive_sha256, "files", sum->nfiles, "rows", (json_int_t)sum->total_rows,
-                            "user_id", user, "generated_at", when, "expires_at", expires);
+                            "user_id", user, "generated_at", when, "expires_at", expires, "encryption", "format",
+                            "KOPROGX1", "cipher", "chacha20-poly1305", "key", "kopro.gdpr_export_keys",
+                            "stored_bytes", (json_int_t)sealed_bytes);
     if (ctx->result == NULL)
         rc = kopro_error_set(KOPRO_ERROR, "gdpr.export: out of memory building the result");
 done:
+    if (rc != 0 && path != NULL)
+        unlink(path); /* no archive without its result */
+    free(sealed);
     free(path);
     free(sum);
     kopro_gdpr_export_free(zip, zip_bytes);

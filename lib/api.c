@@ -6,6 +6,7 @@
 #include "kopro/config.h"
 #include "kopro/db.h"
 #include "kopro/error.h"
+#include "kopro/gdpr.h"
 #include "kopro/jwt.h"
 
 #include <ctype.h>
@@ -137,6 +138,7 @@ struct reply {
     char disposition[160];
     char sha256[65];
     char ctype_buf[128];
+    int wipe_body; /* body holds personal data: wiped after sending */
 };
 
 /* ------------------------------------------------------------ small helpers */
@@ -1158,6 +1160,72 @@ static int sane_content_type(const char *s)
     return 1;
 }
 
+/* A buffer wiped (explicit_bzero) and freed by MHD once sent: decrypted
+ * GDPR archives are personal data. */
+struct wiped {
+    char *p;
+    size_t n;
+};
+
+static void wipe_free(void *cls)
+{
+    struct wiped *w = cls;
+    explicit_bzero(w->p, w->n);
+    free(w->p);
+    free(w);
+}
+
+/* The result of a gdpr.export job is sealed (kopro_gdpr_seal()) with a key
+ * kept in kopro.gdpr_export_keys. Decrypt the whole archive into memory
+ * (capped at KOPRO_GDPR_SEAL_MAX_BYTES) and authenticate every chunk BEFORE
+ * the first byte is sent: a damaged archive gives 500, never a truncated ZIP.
+ * A destroyed or expired key gives 410. Takes ownership of fd. */
+static void reply_sealed(struct kopro_api *api, PGconn *db, const char *id, int fd, off_t size,
+                         struct reply *r)
+{
+    unsigned char key[KOPRO_GDPR_SEAL_KEY_BYTES];
+    unsigned char *sealed = NULL, *plain = NULL;
+    size_t plain_bytes = 0, got = 0;
+    int rc = kopro_gdpr_export_key_get(key, db, id);
+    if (rc == KOPRO_ENOTFOUND) {
+        reply_error(r, 410, "the export of job %s has expired: its key was destroyed", id);
+        goto done;
+    }
+    if (rc != 0 || size < 0 || (unsigned long long)size > kopro_gdpr_sealed_bytes(KOPRO_GDPR_SEAL_MAX_BYTES)) {
+        api_log(api, "job %s: %s", id, rc != 0 ? kopro_error_last() : "sealed archive too large");
+        reply_error(r, 500, "cannot read the archive of job %s", id);
+        goto done;
+    }
+    sealed = malloc(size > 0 ? (size_t)size : 1);
+    while (sealed != NULL && got < (size_t)size) {
+        ssize_t k = read(fd, sealed + got, (size_t)size - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    if (sealed == NULL || got != (size_t)size) {
+        reply_error(r, 500, "cannot read the archive of job %s", id);
+        goto done;
+    }
+    rc = kopro_gdpr_unseal(&plain, &plain_bytes, sealed, got, key);
+    if (rc != 0) {
+        api_log(api, "job %s: %s", id, kopro_error_last());
+        reply_error(r, 500, "the archive of job %s fails authentication; request a new export", id);
+        goto done;
+    }
+    r->status = 200;
+    r->body = (char *)plain;
+    r->len = plain_bytes;
+    r->wipe_body = 1;
+    plain = NULL;
+done:
+    explicit_bzero(key, sizeof key);
+    free(sealed);
+    close(fd);
+}
+
 static void h_get_result(struct kopro_api *api, PGconn *db, const struct kopro_jwt_claims *c,
                          const char *id, struct reply *r)
 {
@@ -1253,6 +1321,18 @@ static void h_get_result(struct kopro_api *api, PGconn *db, const struct kopro_j
     v = json_object_get(result, "sha256");
     if (json_is_string(v) && json_string_length(v) == 64)
         snprintf(r->sha256, sizeof(r->sha256), "%s", json_string_value(v));
+    v = json_object_get(json_object_get(result, "encryption"), "format");
+    if (json_is_string(v) && strcmp(json_string_value(v), "KOPROGX1") == 0) {
+        char *dot = strrchr(r->disposition, '.');
+        if (dot != NULL && strcmp(dot, ".kgx\"") == 0)
+            snprintf(dot, sizeof(r->disposition) - (size_t)(dot - r->disposition), ".zip\"");
+        reply_sealed(api, db, id, fd, st.st_size, r);
+        if (r->status != 200) {
+            r->disposition[0] = r->sha256[0] = '\0';
+            r->content_type = "application/json";
+        }
+        goto done;
+    }
     r->status = 200;
     r->fd = fd;
     r->fd_size = st.st_size;
@@ -1499,6 +1579,18 @@ static enum MHD_Result finish(struct kopro_api *api, struct MHD_Connection *conn
         if (resp == NULL)
             close(r->fd);
         r->fd = -1;
+    } else if (r->body != NULL && r->wipe_body) {
+        struct wiped *w = malloc(sizeof *w);
+        resp = w == NULL ? NULL
+                         : MHD_create_response_from_buffer_with_free_callback_cls(r->len, r->body, wipe_free, w);
+        if (resp != NULL) {
+            w->p = r->body;
+            w->n = r->len;
+            r->body = NULL;
+        } else {
+            free(w);
+            explicit_bzero(r->body, r->len);
+        }
     } else if (r->body != NULL) {
         resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
         if (resp != NULL)

@@ -340,8 +340,18 @@ if has_kind gdpr.export; then
         code=\$(curl -s -o '$KT_TMP/exp.zip' -D '$KT_TMP/exph' -w '%{http_code}' -H 'Authorization: Bearer $T_OWNER_A2' '$BASE/api/v1/jobs/$G1/result');
         echo \$code; cat '$KT_TMP/exph'; curl -s -H 'Authorization: Bearer $T_OWNER_A2' '$BASE/api/v1/jobs/$G1';
         [ \$code = 200 ] && grep -qi '^Content-Type: application/zip' '$KT_TMP/exph' && head -c 2 '$KT_TMP/exp.zip' | grep -q PK"
+    kt_check "the download is decrypted: a valid ZIP whose SHA-256 is the header's and the job's" sh -c "
+        h=\$(sha256sum <'$KT_TMP/exp.zip' | cut -c1-64); unzip -tq '$KT_TMP/exp.zip' >/dev/null &&
+        grep -qi \"^X-Content-SHA256: \$h\" '$KT_TMP/exph' &&
+        [ \"\$(psql -X -d $DB -tAc \"select result->>'sha256' from kopro.jobs where id='$G1'\")\" = \$h ]"
+    kt_check "its file list equals a CLI export's (kopro-gdpr export -o)" sh -c "
+        '$KOPRO_BIN/kopro-gdpr' export --user '$OWNER_A2' -o '$KT_TMP/cli.zip' --quiet &&
+        unzip -Z1 '$KT_TMP/cli.zip' >'$KT_TMP/cli.ls' && unzip -Z1 '$KT_TMP/exp.zip' >'$KT_TMP/api.ls' &&
+        [ -s '$KT_TMP/api.ls' ] && cmp '$KT_TMP/cli.ls' '$KT_TMP/api.ls'"
     kt_check "owner A1 cannot download owner A2's export → 404" expect 404 'not found' -- GET /api/v1/jobs/$G1/result "$T_OWNER_A1"
     kt_check "the superadmin cannot download it either → 404" expect 404 'not found' -- GET /api/v1/jobs/$G1/result "$T_ADMIN"
+    psql -X -d "$DB" -qc "delete from kopro.gdpr_export_keys where job_id = '$G1'" >/dev/null
+    kt_check "once its key is destroyed the export answers 410" expect 410 'key was destroyed' -- GET /api/v1/jobs/$G1/result "$T_OWNER_A2"
 else
     kt_check "GDPR export without a gdpr.export worker → 501, nothing queued" sh -c "
         code=\$(curl -s -o '$KT_TMP/g' -w '%{http_code}' -H 'Authorization: Bearer $T_OWNER_A2' '$BASE/api/v1/gdpr/export');

@@ -107,7 +107,7 @@ kt_check "each CLI export wrote a GdprDataExported audit row (2)" test \
 echo "== gdpr export: the gdpr.export job"
 run_job() {
     "$KOPRO_BIN_PLAIN/kopro-worker" migrate >/dev/null &&
-        JOB=$("$KOPRO_BIN/kopro-queue" enqueue gdpr.export --payload "{\"user_id\": \"$U\"}" \
+        JOB=$("$KOPRO_BIN/kopro-queue" enqueue gdpr.export --payload "{\"user_id\": \"$U\", \"as_of\": $SOURCE_DATE_EPOCH}" \
             --unique-key "gdpr.export:$U") &&
         KOPRO_DOCUMENT_STORE="file://$OUT/store" "$KOPRO_BIN/kopro-worker" --once >/dev/null 2>&1 &&
         echo "$JOB" >"$KT_TMP/job"
@@ -116,12 +116,33 @@ kt_check "the job is enqueued and the worker runs it" run_job
 JOB=$(cat "$KT_TMP/job" 2>/dev/null)
 job_ok() {
     r=$(q "select state || ' ' || (result->>'path') || ' ' || (result->>'sha256') || ' ' || (result->>'content_type')
+              || ' ' || (result->'encryption'->>'format') || ' ' || (result->'encryption'->>'stored_bytes')
              from kopro.jobs where id = '$JOB'")
     set -- $r
-    [ "$1" = succeeded ] && [ -f "$2" ] && [ "$(sha256sum <"$2" | cut -d' ' -f1)" = "$3" ] &&
-        [ "$4" = application/zip ] && case "$2" in "$OUT/store/gdpr/"*.zip) true ;; *) false ;; esac
+    [ "$1" = succeeded ] && [ -f "$2" ] && [ "$4" = application/zip ] && [ "$5" = KOPROGX1 ] &&
+        [ "$(stat -c %s "$2")" = "$6" ] && case "$2" in "$OUT/store/gdpr/"????????????????????????????????.kgx) true ;; *) false ;; esac
 }
-kt_check "job succeeded; result.path is a random name in the store with the stated sha256" job_ok
+kt_check "job succeeded; result.path is a random .kgx name in the store, sealed (KOPROGX1)" job_ok
+STORED=$(q "select result->>'path' from kopro.jobs where id = '$JOB'")
+kt_check "the ZIP inside is the CLI export of the same SOURCE_DATE_EPOCH (result.sha256)" test \
+    "$(q "select result->>'sha256' from kopro.jobs where id = '$JOB'")" = "$(sha256sum <"$OUT/a.zip" | cut -d' ' -f1)"
+kt_check "the stored file is mode 0600 and starts with the KOPROGX1 header" sh -c \
+    "[ \"\$(stat -c %a '$STORED')\" = 600 ] && [ \"\$(head -c 8 '$STORED')\" = KOPROGX1 ]"
+kt_check "the stored file is not a ZIP (unzip refuses it)" sh -c "! unzip -l '$STORED' >/dev/null 2>&1"
+kt_check "the plain export names her email (so the next check means something)" sh -c \
+    "unzip -p '$OUT/a.zip' profile.json | grep -qF elise.dupont@example.com"
+no_plaintext() { # no 48-byte window of the plain ZIP, nor her email, in the stored file
+    python3 - "$OUT/a.zip" "$STORED" <<'PY'
+import sys
+plain, sealed = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+bad = [i for i in range(0, len(plain) - 48, 61) if plain[i:i + 48] in sealed]
+sys.exit(1 if bad or b'elise.dupont@example.com' in sealed or len(plain) < 1000 else 0)
+PY
+}
+kt_check "the stored file holds no plaintext of the export" no_plaintext
+kt_check "its key is in kopro.gdpr_export_keys (32 bytes, expires in 7 days)" test \
+    "$(q "select count(*) from kopro.gdpr_export_keys where job_id = '$JOB' and octet_length(key) = 32
+            and expires_at between now() + interval '6 days 23 hours' and now() + interval '7 days 1 hour'")" = 1
 kt_check "the job wrote one GdprDataExported audit row with counts and the sha256, no email" test \
     "$(q "select count(*) from audit_logs where event_type = 'GdprDataExported' and user_id = '$U' and metadata->>'via' = 'job'
             and metadata->>'sha256' ~ '^[0-9a-f]{64}$' and (metadata->>'rows')::int > 0
@@ -138,6 +159,7 @@ ARCHIVE=$(q "select result->>'path' from kopro.jobs where id = '$JOB'")
 kt_check "the expired archive is deleted and the result marked deleted (API answers 410)" test \
     "$(test -e "$ARCHIVE" && echo present || echo gone) $(q "select (result->>'deleted') || ' ' || (select result->>'deleted' from kopro.jobs where id = '$(cat "$KT_TMP/ejob" 2>/dev/null)')
                                                             from kopro.jobs where id = '$JOB'")" = "gone true 1"
+kt_check "gdpr.expire destroyed its key" test "$(q "select count(*) from kopro.gdpr_export_keys where job_id = '$JOB'")" = 0
 
 echo "== gdpr export: errors"
 kt_expect_exit "unknown user exits 3" 3 "$GDPR" export --user 00000000-0000-4000-8000-000000000000 -o "$OUT/x.zip"

@@ -286,4 +286,64 @@ int kopro_gdpr_hold_letter(unsigned char **pdf_out, size_t *pdf_bytes_out,
                            const struct kopro_gdpr_erase_report *report, const char *font_dir,
                            long long date_utc);
 
+/* ------------------------------------------------------------ encryption at rest (art. 32) */
+
+#define KOPRO_GDPR_SEAL_KEY_BYTES 32
+#define KOPRO_GDPR_SEAL_HEADER_BYTES 16
+#define KOPRO_GDPR_SEAL_CHUNK_BYTES 65536u
+#define KOPRO_GDPR_SEAL_MAX_BYTES (1024ull * 1024 * 1024) /* 1 GiB of archive */
+
+/*
+ * Encrypt an export archive for the document store with a 256-bit key used
+ * for this archive only. Format ("KOPROGX1"), the STREAM construction of
+ * age's payload (C2SP age spec; Hoang et al. 2015) over ChaCha20-Poly1305
+ * (RFC 8439, OpenSSL EVP):
+ *   header  16 bytes: "KOPROGX1" || chunk size 65536 as uint32 big-endian ||
+ *           4 zero bytes
+ *   chunks  the plaintext cut into 64 KiB chunks (the last one 1..65536
+ *           bytes; one empty chunk for an empty plaintext), each sealed as
+ *           ciphertext || 16-byte Poly1305 tag with nonce = chunk counter as
+ *           11-byte big-endian || 0x01 on the last chunk, 0x00 otherwise, and
+ *           the header as additional data.
+ * Reordering, truncation and extension fail authentication. *sealed_out
+ * (caller free()s; it holds no plaintext) has kopro_gdpr_sealed_bytes()
+ * bytes. Returns 0; KOPRO_ETOOBIG above KOPRO_GDPR_SEAL_MAX_BYTES;
+ * KOPRO_ERROR (memory, OpenSSL). Thread-safe.
+ */
+int kopro_gdpr_seal(unsigned char **sealed_out, size_t *sealed_bytes_out, const unsigned char *plain,
+                    size_t plain_bytes, const unsigned char key[KOPRO_GDPR_SEAL_KEY_BYTES]);
+
+/* Size of the sealed form of `plain_bytes` bytes. Thread-safe. */
+size_t kopro_gdpr_sealed_bytes(size_t plain_bytes);
+
+/*
+ * Decrypt and authenticate a whole sealed archive into memory (at most
+ * KOPRO_GDPR_SEAL_MAX_BYTES): no byte is returned unless every chunk, the
+ * order and the end verify. *plain_out (personal data: the caller wipes it
+ * with explicit_bzero before free()) and *plain_bytes_out on success.
+ * Returns 0; KOPRO_EVERIFY (not this format, damaged, truncated, wrong key);
+ * KOPRO_ETOOBIG; KOPRO_ERROR. Thread-safe.
+ */
+int kopro_gdpr_unseal(unsigned char **plain_out, size_t *plain_bytes_out, const unsigned char *sealed,
+                      size_t sealed_bytes, const unsigned char key[KOPRO_GDPR_SEAL_KEY_BYTES]);
+
+/*
+ * Make a fresh random key (getrandom) for the archive of gdpr.export job
+ * `job_id` and store it in kopro.gdpr_export_keys with `expires_at` (ISO
+ * 8601); a retry of the same job replaces its key. key_out receives it
+ * (caller wipes it). Requires migration 0101_gdpr_export_keys.
+ * Returns 0, KOPRO_ERROR (no randomness) or a database error.
+ * Not thread-safe on one connection.
+ */
+int kopro_gdpr_export_key_new(unsigned char key_out[KOPRO_GDPR_SEAL_KEY_BYTES], PGconn *db, const char *job_id,
+                              const char *expires_at);
+
+/*
+ * The key of job `job_id`'s archive, if it still exists and has not expired.
+ * Returns 0; KOPRO_ENOTFOUND (destroyed or expired: the archive is gone for
+ * good, answer 410); KOPRO_EINVAL (malformed row); database errors.
+ * Not thread-safe on one connection.
+ */
+int kopro_gdpr_export_key_get(unsigned char key_out[KOPRO_GDPR_SEAL_KEY_BYTES], PGconn *db, const char *job_id);
+
 #endif
