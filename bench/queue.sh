@@ -67,19 +67,8 @@ echo "== enqueue -> start latency, $L sequential jobs"
 "$KOPRO_BIN/kopro-worker" run --concurrency 1 --poll-ms 1000 2>/dev/null &
 wk=$!
 sleep 1
-i=0
-: >"$KT_TMP/kopro.lat"
-while [ $i -lt "$L" ]; do
-    id=$(q "select clock_timestamp() || ' ' || kopro.enqueue('test.record', '{}', null)")
-    t0=${id% *}
-    id=${id##* }
-    while :; do
-        ms=$(q "select extract(epoch from at - '$t0'::timestamptz) * 1000 from kopro_test.records where job_id = '$id'")
-        [ -n "$ms" ] && break
-    done
-    echo "$ms" >>"$KT_TMP/kopro.lat"
-    i=$((i + 1))
-done
+# The same Node driver (one persistent connection, 1 ms polling) for both.
+$G kopro-latency "$L" >"$KT_TMP/kopro.lat" || exit 1
 kill -TERM $wk; wait $wk
 echo "kopro    $(pct <"$KT_TMP/kopro.lat")"
 $G latency "$L" >"$KT_TMP/g.lat" || exit 1

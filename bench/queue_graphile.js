@@ -1,5 +1,6 @@
 // bench/queue_graphile.js — the graphile-worker 0.17.3 side of bench/queue.sh.
-// usage: node queue_graphile.js migrate|enqueue N|drain C batched|unbatched|latency N|idle SECONDS
+// usage: node queue_graphile.js migrate|enqueue N|drain C batched|unbatched|latency N|
+//                                kopro-latency N|idle SECONDS
 // The connection string is $DATABASE_URL. NODE_PATH must hold graphile-worker.
 "use strict";
 const { run, runMigrations, Logger } = require("graphile-worker");
@@ -78,6 +79,27 @@ async function main() {
       }
     }
     await runner.stop();
+    console.log(lat.join("\n"));
+  } else if (mode === "kopro-latency") {
+    // The same driver loop for kopro (a kopro-worker runs test.record meanwhile).
+    const lat = [];
+    for (let i = 0; i < Number(arg1); i++) {
+      const r = await pool.query(
+        "select clock_timestamp() as t0, kopro.enqueue('test.record', '{}'::jsonb, null) as id"
+      );
+      const { t0, id } = r.rows[0];
+      for (;;) {
+        const q = await pool.query(
+          "select extract(epoch from at - $2::timestamptz) * 1000 as ms from kopro_test.records where job_id = $1",
+          [id, t0]
+        );
+        if (q.rows.length) {
+          lat.push(Number(q.rows[0].ms));
+          break;
+        }
+        await sleep(1);
+      }
+    }
     console.log(lat.join("\n"));
   } else if (mode === "idle") {
     const runner = await run({ preset: preset(2, false), noHandleSignals: true,
