@@ -219,7 +219,8 @@ static int cmd_restore(struct args *a, struct kopro_backup_opts *o)
     if (a->tombstones != NULL) {
         rc = kopro_fs_read_file(&tombs, NULL, a->tombstones, 64u * 1024 * 1024);
         if (rc != 0)
-            return rc;
+            return kopro_error_wrap(rc, "--tombstones needs the JSON file written by 'kopro-gdpr tombstones "
+                                        "dump' (at most 64 MiB)");
     }
     rc = kopro_backup_restore(&rep, o, a->positional, a->to, a->clean, tombs);
     free(tombs);

@@ -58,6 +58,8 @@ kt_check "restore --tombstones FILE --json reports the counts" sh -c \
 kt_check "that database holds her nowhere either" no_trace ${DB}_b
 kt_expect_exit "without KOPRO_GDPR_KEY the restore refuses before restoring anything" 4 \
     env KOPRO_GDPR_KEY= "$B" restore "$ID" --repo "$REPO" --to "$(kt_db_url ${DB}_b)" --clean
+kt_expect_exit "a missing --tombstones FILE is 'not found', before restoring anything" 3 \
+    "$B" restore "$ID" --repo "$REPO" --to "$(kt_db_url ${DB}_b)" --clean --tombstones "$KT_TMP/missing.json"
 kt_check "a restore whose live database cannot be read refuses (no silent zero)" sh -c \
     "! '$B' restore '$ID' --repo '$REPO' --to '$(kt_db_url ${DB}_b)' --clean --db 'postgresql:///kt_no_such_db?host=$PGHOST' 2>'$KT_TMP/err' &&
      grep -q 'tombstones' '$KT_TMP/err'"
