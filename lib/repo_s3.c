@@ -81,59 +81,13 @@ static char *full_key(const struct kopro_repo *r, const char *key)
     return k;
 }
 
-static int truthy(const char *v)
-{
-    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-                         strcasecmp(v, "yes") == 0);
-}
-
-/* An AWS-style credentials file ([default] aws_access_key_id = ...). */
-static int read_credentials(char **ak, char **sk, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char line[512];
-    int in_default = 1;
-    *ak = *sk = NULL;
-    if (f == NULL)
-        return kopro_error_set(KOPRO_ENOTFOUND, "S3 credentials file %s cannot be opened", path);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *k = line, *v, *e;
-        while (*k == ' ' || *k == '\t')
-            k++;
-        if (*k == '[') {
-            in_default = strncmp(k, "[default]", 9) == 0;
-            continue;
-        }
-        v = strchr(k, '=');
-        if (!in_default || v == NULL)
-            continue;
-        *v++ = '\0';
-        for (e = v + strlen(v); e > v && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '); e--)
-            e[-1] = '\0';
-        while (*v == ' ')
-            v++;
-        for (e = k + strlen(k); e > k && e[-1] == ' '; e--)
-            e[-1] = '\0';
-        if (strcmp(k, "aws_access_key_id") == 0 && *ak == NULL)
-            *ak = strdup(v);
-        else if (strcmp(k, "aws_secret_access_key") == 0 && *sk == NULL)
-            *sk = strdup(v);
-    }
-    explicit_bzero(line, sizeof(line));
-    fclose(f);
-    return 0;
-}
-
 int kopro_repo_s3_open(struct kopro_repo *r, const char *url, const struct kopro_config *cfg)
 {
-    struct kopro_s3_settings st;
     const char *rest = url + 5, *slash;
-    char *bucket = NULL, *fak = NULL, *fsk = NULL;
-    const char *cred;
+    char *bucket = NULL;
     size_t plen;
     int rc = 0;
 
-    memset(&st, 0, sizeof(st));
     slash = strchr(rest, '/');
     bucket = slash ? strndup(rest, (size_t)(slash - rest)) : strdup(rest);
     if (bucket == NULL)
@@ -149,37 +103,10 @@ int kopro_repo_s3_open(struct kopro_repo *r, const char *url, const struct kopro
         r->prefix[--plen] = '\0';
     if (plen > 0)
         strcat(r->prefix, "/");
-    st.endpoint = kopro_config_get(cfg, "KOPRO_S3_ENDPOINT", NULL);
-    st.region = kopro_config_get(cfg, "KOPRO_S3_REGION", NULL);
-    st.access_key = kopro_config_get(cfg, "KOPRO_S3_ACCESS_KEY", NULL);
-    st.secret_key = kopro_config_get(cfg, "KOPRO_S3_SECRET_KEY", NULL);
-    cred = kopro_config_get(cfg, "KOPRO_S3_CREDENTIALS_FILE", NULL);
-    if ((st.access_key == NULL || st.secret_key == NULL) && cred != NULL) {
-        rc = read_credentials(&fak, &fsk, cred);
-        if (rc != 0)
-            goto done;
-        if (st.access_key == NULL)
-            st.access_key = fak;
-        if (st.secret_key == NULL)
-            st.secret_key = fsk;
-    }
-    st.path_style = truthy(kopro_config_get(cfg, "KOPRO_S3_PATH_STYLE", NULL));
-    if (kopro_config_get(cfg, "KOPRO_S3_MAX_ATTEMPTS", NULL) != NULL)
-        st.max_attempts = atoi(kopro_config_get(cfg, "KOPRO_S3_MAX_ATTEMPTS", NULL));
-    if (kopro_config_get(cfg, "KOPRO_S3_RETRY_BASE_MS", NULL) != NULL)
-        st.retry_base_ms = atol(kopro_config_get(cfg, "KOPRO_S3_RETRY_BASE_MS", NULL));
-    rc = kopro_s3_new(&r->s3, &st, bucket);
+    rc = kopro_s3_new_config(&r->s3, cfg, bucket);
     if (rc != 0)
         kopro_error_wrap(rc, "repository %s", url);
 done:
-    if (fak != NULL) {
-        explicit_bzero(fak, strlen(fak));
-        free(fak);
-    }
-    if (fsk != NULL) {
-        explicit_bzero(fsk, strlen(fsk));
-        free(fsk);
-    }
     free(bucket);
     return rc;
 }

@@ -49,6 +49,22 @@ int kopro_s3_new(struct kopro_s3 **out, const struct kopro_s3_settings *s, const
 /* Release and wipe the credentials; NULL allowed. */
 void kopro_s3_free(struct kopro_s3 *s);
 
+struct kopro_config;
+
+/*
+ * A client for `bucket` with the settings every kopro S3 user shares, read
+ * from `cfg` (environment first, then the config file; cfg NULL: environment
+ * only): KOPRO_S3_ENDPOINT, KOPRO_S3_REGION, KOPRO_S3_ACCESS_KEY,
+ * KOPRO_S3_SECRET_KEY (or, for those two, an AWS-style credentials file
+ * KOPRO_S3_CREDENTIALS_FILE with a [default] section), KOPRO_S3_PATH_STYLE
+ * (1/true/yes), KOPRO_S3_MAX_ATTEMPTS, KOPRO_S3_RETRY_BASE_MS.
+ * Returns 0, KOPRO_ENOTFOUND (credentials file unreadable), or the errors of
+ * kopro_s3_new(). *out: caller frees with kopro_s3_free(). Secrets read from
+ * the credentials file are wiped before return.
+ * Used by kopro/repo.h (s3:// backup repositories) and kopro/docstore.h.
+ */
+int kopro_s3_new_config(struct kopro_s3 **out, const struct kopro_config *cfg, const char *bucket);
+
 /*
  * Errors of every request below: KOPRO_ENOTFOUND (NoSuchBucket, NoSuchKey,
  * NoSuchUpload; the message says which), KOPRO_EAUTH (403: bad key or
