@@ -71,7 +71,7 @@ static int run(struct kopro_job_ctx *ctx)
     e.title = "PCN";
     e.kind = "pcn";
     e.lang = o.lang;
-    rc = kopro_doc_store(&ctx->result, ctx->db, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL),
+    rc = kopro_doc_store_cfg(&ctx->result, ctx->cfg, ctx->db, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL),
                          rel, &doc, &e);
 done:
     kopro_doc_output_free(&doc);

@@ -91,7 +91,7 @@ static int run(struct kopro_job_ctx *ctx)
             e.title = ow->display_name;
             e.kind = "statement";
             e.lang = o.lang;
-            rc = kopro_doc_store(&one, ctx->db,
+            rc = kopro_doc_store_cfg(&one, ctx->cfg, ctx->db,
                                  kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL), rel, &doc, &e);
         }
         kopro_doc_output_free(&doc);

@@ -6,7 +6,7 @@
  *           "final": bool (default false), "generated_at": ISO 8601 (optional)}
  * result:  {"path", "content_type": "application/pdf", "size_bytes", "sha256",
  *           "pages", "lang", "input_sha256", "document_id"}
- * The file goes to KOPRO_DOCUMENT_STORE (file:// URL or path, default
+ * The file goes to KOPRO_DOCUMENT_STORE (file:// URL, path or s3:// prefix, default
  * ./var/documents) at {org}/{building}/pv/{meeting}-votes-{lang}.pdf, written
  * atomically; a documents row is inserted
  * and an audit_logs ReportGenerated row written (kopro_doc_store()).
@@ -65,7 +65,7 @@ static int run(struct kopro_job_ctx *ctx)
     e.kind = "votes";
     e.lang = o.lang;
     e.set_minutes = 0;
-    rc = kopro_doc_store(&ctx->result, ctx->db, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL),
+    rc = kopro_doc_store_cfg(&ctx->result, ctx->cfg, ctx->db, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL),
                          rel, &doc, &e);
 done:
     kopro_doc_output_free(&doc);

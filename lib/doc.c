@@ -209,11 +209,18 @@ int kopro_doc_write(const struct kopro_doc_output *o, const char *path)
 int kopro_doc_store(json_t **out_result, PGconn *db, const char *store, const char *relpath,
                     const struct kopro_doc_output *doc, struct kopro_docstore_entry *e)
 {
+    return kopro_doc_store_cfg(out_result, NULL, db, store, relpath, doc, e);
+}
+
+int kopro_doc_store_cfg(json_t **out_result, const struct kopro_config *cfg, PGconn *db,
+                        const char *store, const char *relpath,
+                        const struct kopro_doc_output *doc, struct kopro_docstore_entry *e)
+{
     char *path = NULL, *doc_id = NULL;
     int rc;
 
     *out_result = NULL;
-    rc = kopro_docstore_put(&path, store, relpath, doc->pdf, doc->pdf_bytes);
+    rc = kopro_docstore_put_cfg(&path, cfg, store, relpath, doc->pdf, doc->pdf_bytes);
     if (rc == 0 && db != NULL) {
         e->path = path;
         e->size_bytes = doc->pdf_bytes;
@@ -222,7 +229,8 @@ int kopro_doc_store(json_t **out_result, PGconn *db, const char *store, const ch
         rc = kopro_docstore_register(&doc_id, db, e);
     }
     if (rc == 0) {
-        *out_result = json_pack("{s:s, s:s, s:I, s:s, s:i, s:s?, s:s, s:s?}", "path", path,
+        *out_result = json_pack("{s:s, s:s, s:I, s:s, s:i, s:s?, s:s, s:s?}",
+                                kopro_docstore_is_s3(path) ? "url" : "path", path,
                                 "content_type", "application/pdf", "size_bytes",
                                 (json_int_t)doc->pdf_bytes, "sha256", doc->sha256, "pages",
                                 doc->pages, "lang", e->lang, "input_sha256", doc->input_sha256,

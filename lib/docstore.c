@@ -1,9 +1,10 @@
-/* The document store (file:// directories); see kopro/docstore.h. */
+/* The document store (file:// directories and s3:// prefixes); see kopro/docstore.h. */
 #include "kopro/docstore.h"
 
 #include "kopro/db.h"
 #include "kopro/error.h"
 #include "kopro/fs.h"
+#include "kopro/s3.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -27,7 +28,7 @@ int kopro_docstore_put(char **out_path, const char *store, const char *relpath, 
         base = store + 7;
     else if (strstr(store, "://") != NULL)
         return kopro_error_set(KOPRO_EINVAL,
-                               "document store '%s' is not supported; use file:///DIR or a path",
+                               "document store '%s' is not supported here; use file:///DIR or a path",
                                store);
     else
         base = store;
@@ -71,6 +72,82 @@ done:
     free(full);
     free(dir);
     return rc;
+}
+
+int kopro_docstore_is_s3(const char *store)
+{
+    return store != NULL && strncmp(store, "s3://", 5) == 0;
+}
+
+/* S3's limit for one PutObject. */
+#define PUT_MAX_BYTES ((size_t)5 * 1024 * 1024 * 1024)
+
+static int put_s3(char **out_location, const struct kopro_config *cfg, const char *store,
+                  const char *relpath, const void *data, size_t data_bytes)
+{
+    struct kopro_s3 *s3 = NULL;
+    const char *rest = store + 5, *slash = strchr(store + 5, '/');
+    char *bucket = NULL, *key = NULL, *loc = NULL;
+    const char *prefix = slash != NULL ? slash + 1 : "";
+    size_t plen;
+    int rc;
+
+    while (*prefix == '/')
+        prefix++;
+    plen = strlen(prefix);
+    while (plen > 0 && prefix[plen - 1] == '/')
+        plen--;
+    bucket = slash != NULL ? strndup(rest, (size_t)(slash - rest)) : strdup(rest);
+    if (bucket == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory");
+    if (bucket[0] == '\0') {
+        rc = kopro_error_set(KOPRO_EINVAL,
+                             "document store '%s' names no bucket; use s3://BUCKET/PREFIX", store);
+        goto done;
+    }
+    if (data_bytes > PUT_MAX_BYTES) {
+        rc = kopro_error_set(KOPRO_EINVAL, "document %s is %zu bytes, over S3's 5 GiB PutObject limit",
+                             relpath, data_bytes);
+        goto done;
+    }
+    if ((plen > 0 ? asprintf(&key, "%.*s/%s", (int)plen, prefix, relpath)
+                  : asprintf(&key, "%s", relpath)) < 0) {
+        key = NULL;
+        rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+        goto done;
+    }
+    if (asprintf(&loc, "s3://%s/%s", bucket, key) < 0) {
+        loc = NULL;
+        rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+        goto done;
+    }
+    rc = kopro_s3_new_config(&s3, cfg, bucket);
+    if (rc == 0)
+        rc = kopro_s3_put(s3, key, data, data_bytes);
+    if (rc != 0) {
+        rc = kopro_error_wrap(rc, "document store %s", loc);
+        goto done;
+    }
+    *out_location = loc;
+    loc = NULL;
+done:
+    kopro_s3_free(s3);
+    free(bucket);
+    free(key);
+    free(loc);
+    return rc;
+}
+
+int kopro_docstore_put_cfg(char **out_location, const struct kopro_config *cfg, const char *store,
+                           const char *relpath, const void *data, size_t data_bytes)
+{
+    *out_location = NULL;
+    if (!kopro_docstore_is_s3(store))
+        return kopro_docstore_put(out_location, store, relpath, data, data_bytes);
+    if (relpath[0] == '/' || strstr(relpath, "..") != NULL)
+        return kopro_error_set(KOPRO_EINVAL, "document path '%s' must be relative without '..'",
+                               relpath);
+    return put_s3(out_location, cfg, store, relpath, data, data_bytes);
 }
 
 /* the longest prefix of s of at most cap bytes that ends on a UTF-8 boundary */

@@ -42,8 +42,11 @@ static const char usage_text[] =
     "  -o PATH | -o -         write the PDF atomically to PATH, or to standard output\n"
     "  --sign FPR             also write PATH.asc, a detached OpenPGP signature made\n"
     "                         with the secret key FPR (KOPRO_GNUPGHOME or GNUPGHOME)\n"
-    "  --store URL            keep a copy in the document store (file:///DIR or a path;\n"
-    "                         \"\" = KOPRO_DOCUMENT_STORE) at {org}/{building}/pv|acc/...,\n"
+    "  --store URL            keep a copy in the document store (file:///DIR, a path or\n"
+    "                         s3://BUCKET/PREFIX with the KOPRO_S3_* settings of\n"
+    "                         kopro-backup; \"\" = KOPRO_DOCUMENT_STORE) at\n"
+    "                         {org}/{building}/pv|acc/... (documents.file_path: the\n"
+    "                         absolute path, or the object's s3:// URL),\n"
     "                         and, from the database, insert a documents row, set\n"
     "                         meetings.minutes_document_id (minutes) and audit_logs\n"
     "  --db CONNINFO          database (default KOPRO_DATABASE_URL)\n"
@@ -211,7 +214,7 @@ static int emit(struct ctx *x, const struct kopro_doc_output *doc, const char *o
         rc = kopro_doc_write(doc, out_path);
     if (rc == 0 && a->store_set) {
         const char *store = a->store[0] ? a->store : kopro_config_get(x->cfg, "KOPRO_DOCUMENT_STORE", NULL);
-        rc = kopro_docstore_put(&stored, store, store_rel, doc->pdf, doc->pdf_bytes);
+        rc = kopro_docstore_put_cfg(&stored, x->cfg, store, store_rel, doc->pdf, doc->pdf_bytes);
         if (rc == 0 && x->db != NULL && entry != NULL) {
             entry->path = stored;
             entry->size_bytes = doc->pdf_bytes;
@@ -226,7 +229,17 @@ static int emit(struct ctx *x, const struct kopro_doc_output *doc, const char *o
         char *asc_path = NULL;
         rc = kopro_doc_sign(&asc, &asc_len, doc->pdf, doc->pdf_bytes, a->sign,
                             kopro_config_get(x->cfg, "KOPRO_GNUPGHOME", NULL));
-        if (rc == 0 && signed_path != NULL) {
+        if (rc == 0 && signed_path != NULL && kopro_docstore_is_s3(signed_path)) {
+            /* the signature goes beside the object, in the same store */
+            const char *store = a->store[0] ? a->store : kopro_config_get(x->cfg, "KOPRO_DOCUMENT_STORE", NULL);
+            char *asc_rel = NULL, *asc_loc = NULL;
+            if (asprintf(&asc_rel, "%s.asc", store_rel) < 0)
+                rc = kopro_error_set(KOPRO_ERROR, "out of memory");
+            else
+                rc = kopro_docstore_put_cfg(&asc_loc, x->cfg, store, asc_rel, asc, asc_len);
+            free(asc_rel);
+            free(asc_loc);
+        } else if (rc == 0 && signed_path != NULL) {
             if (asprintf(&asc_path, "%s.asc", signed_path) < 0)
                 rc = kopro_error_set(KOPRO_ERROR, "out of memory");
             else

@@ -137,6 +137,21 @@ struct kopro_docstore_entry;
 int kopro_doc_store(json_t **out_result, PGconn *db, const char *store, const char *relpath,
                     const struct kopro_doc_output *doc, struct kopro_docstore_entry *e);
 
+struct kopro_config;
+
+/*
+ * kopro_doc_store() for any store kopro_docstore_put_cfg() accepts, S3
+ * settings read from `cfg` (NULL: environment). For a directory store the
+ * result is as above; for an s3:// store it carries "url" (the object's
+ * s3://BUCKET/KEY, also documents.file_path) instead of "path", so kopro-api,
+ * which streams result.path from below a file:// store only, does not try to
+ * open it. The database rows are written only after the upload succeeded.
+ * Returns 0 or the errors of kopro_docstore_put_cfg() / kopro_docstore_register().
+ */
+int kopro_doc_store_cfg(json_t **out_result, const struct kopro_config *cfg, PGconn *db,
+                        const char *store, const char *relpath,
+                        const struct kopro_doc_output *doc, struct kopro_docstore_entry *e);
+
 /*
  * Job payload helpers (jobs/pdf_*.c). kopro_doc_payload_options() checks and
  * reads "lang" (fr|nl|de|en, default fr), "final" (bool, default false) and

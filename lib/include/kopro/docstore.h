@@ -1,8 +1,10 @@
 /*
  * kopro/docstore.h — where produced documents are kept: a directory given as
  * a file:// URL or a plain path (KOPRO_DOCUMENT_STORE; default
- * ./var/documents), with KoproGo's layout `{org}/{building}/pv/{name}`.
- * Files are written atomically (kopro/fs.h): a reader never sees half a PDF.
+ * ./var/documents), or an S3 prefix s3://BUCKET[/PREFIX] (kopro_docstore_put_cfg
+ * only), with KoproGo's layout `{org}/{building}/pv/{name}` below it.
+ * Files are written atomically (kopro/fs.h) and objects with one PutObject
+ * (kopro/s3.h): a reader never sees half a PDF.
  */
 #ifndef KOPRO_DOCSTORE_H
 #define KOPRO_DOCSTORE_H
@@ -18,13 +20,43 @@
  * 0640. `store` NULL or "" means KOPRO_DOCSTORE_DEFAULT; "file:///abs/dir"
  * and "/abs/dir" or "rel/dir" are accepted. *out_path receives the absolute
  * path of the stored file (caller frees).
- * Returns 0; KOPRO_EINVAL for another URL scheme or a relpath holding ".."
+ * Returns 0; KOPRO_EINVAL for another URL scheme (s3:// included: use
+ * kopro_docstore_put_cfg(), whose callers know how to report a URL) or a relpath holding ".."
  * or starting with '/'; KOPRO_ERROR for a file-system failure (message names
  * the path).
  * Thread-safety: reentrant.
  */
 int kopro_docstore_put(char **out_path, const char *store, const char *relpath, const void *data,
                        size_t data_bytes);
+
+struct kopro_config;
+
+/*
+ * Like kopro_docstore_put(), and also for an S3 store: `store`
+ * "s3://BUCKET" or "s3://BUCKET/PREFIX" puts `data` at the object key
+ * "PREFIX/relpath" with one PutObject, whose body's real SHA-256 is signed
+ * (x-amz-content-sha256, SigV4); S3 makes the object visible whole or not at
+ * all. The S3 settings (KOPRO_S3_ENDPOINT, _REGION, _ACCESS_KEY, _SECRET_KEY
+ * or _CREDENTIALS_FILE, _PATH_STYLE, _MAX_ATTEMPTS, _RETRY_BASE_MS) are read
+ * from `cfg` as kopro_s3_new_config() does (cfg NULL: environment only), the
+ * same as kopro-backup's s3:// repositories.
+ * *out_location (caller frees) receives the absolute path of the stored file
+ * for a directory store, or the object's URL "s3://BUCKET/PREFIX/relpath" for
+ * an S3 store (what documents.file_path then holds).
+ * Returns 0; KOPRO_EINVAL (unknown scheme, no bucket, bad relpath, a
+ * document over 5 GiB, or a malformed S3 setting); KOPRO_EAUTH (S3 refused
+ * the credentials: wrong key or secret); KOPRO_ENOTFOUND (no such bucket or
+ * credentials file); KOPRO_EUNAVAIL (S3 unreachable after the retries);
+ * KOPRO_ERROR. Messages name the store and the key. Nothing is stored on
+ * error.
+ * Thread-safety: reentrant (one S3 client per call).
+ * Source: https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html.
+ */
+int kopro_docstore_put_cfg(char **out_location, const struct kopro_config *cfg, const char *store,
+                           const char *relpath, const void *data, size_t data_bytes);
+
+/* 1 if `store` (or a location from kopro_docstore_put_cfg) is an s3:// URL. */
+int kopro_docstore_is_s3(const char *store);
 
 /* What a stored document is, for kopro_docstore_register(). */
 struct kopro_docstore_entry {
@@ -33,7 +65,7 @@ struct kopro_docstore_entry {
     const char *meeting_id;      /* uuid or NULL: documents.related_meeting_id */
     const char *document_type;   /* KoproGo enum: "meeting_minutes", "financial_statement", ... */
     const char *title;           /* documents.title (<= 255 bytes, cut at a UTF-8 boundary) */
-    const char *path;            /* absolute path of the stored file */
+    const char *path;            /* absolute path of the stored file, or its s3:// URL */
     size_t size_bytes;           /* > 0 */
     const char *kind;            /* kopro's name for audit metadata: "minutes", "votes", ... */
     const char *lang;            /* "fr", ... */
