@@ -84,7 +84,6 @@ kt_expect_exit "s3:// without a bucket: exit 4" 4 "$PDF" minutes --meeting "$MEE
 
 # The job kind, with KOPRO_DOCUMENT_STORE=s3://...: result.url, no result.path.
 export KOPRO_DOCUMENT_STORE="s3://$S3_BUCKET/jobs/"
-kt_check "kopro-worker migrate" "$KOPRO_BIN/kopro-worker" migrate
 J=$("$KOPRO_BIN/kopro-queue" enqueue pdf.minutes --org "$ORG" --payload "{\"meeting_id\":\"$MEETING\",\"lang\":\"de\"}")
 kt_check "worker --once runs pdf.minutes into S3" "$KOPRO_BIN/kopro-worker" run --once --concurrency 1
 kt_check "the job succeeded" test "$(q "select state from kopro.jobs where id = '$J'")" = succeeded
