@@ -21,6 +21,7 @@ trap kt_s3_stop EXIT
 
 kt_pg_start || exit 1
 kt_fixture_db kt_pdf_s3 || exit 1
+kt_gpg_setup || exit 1
 "$TOOLS/s3-swift-up" start "$S3DIR" >"$KT_TMP/s3.env" 2>"$KT_TMP/s3.log" || { cat "$KT_TMP/s3.log"; exit 1; }
 . "$KT_TMP/s3.env"
 export KOPRO_DATABASE_URL=$(kt_db_url kt_pdf_s3)
@@ -80,6 +81,14 @@ kt_check "the message names the object's URL and S3's refusal" \
 kt_check "no documents row after the refused upload" test "$(q "select count(*) from documents")" = "$NDOCS"
 kt_check "no audit_logs row after the refused upload" test "$(q "select count(*) from audit_logs")" = "$NAUDIT"
 kt_check "no object after the refused upload" test "$(s3_keys docs%2F | wc -l)" = 1
+# --sign without -o: the detached signature goes beside the object.
+kt_check "votes --sign --store s3:// (no -o)" \
+    "$PDF" votes --meeting "$MEETING" --lang en --sign "$KT_FPR" --store "s3://$S3_BUCKET/docs"
+VKEY="docs/$ORG/$BUILDING/pv/$MEETING-votes-en.pdf"
+get_signed() { s3_get "$VKEY" "$KT_TMP/votes.pdf" && s3_get "$VKEY.asc" "$KT_TMP/votes.pdf.asc"; }
+kt_check "GetObject of the votes and of its .asc" get_signed
+kt_check "gpg --verify accepts the object with the .asc beside it" \
+    gpg --batch --verify "$KT_TMP/votes.pdf.asc" "$KT_TMP/votes.pdf"
 kt_expect_exit "s3:// without a bucket: exit 4" 4 "$PDF" minutes --meeting "$MEETING" --store "s3:///docs"
 
 # The job kind, with KOPRO_DOCUMENT_STORE=s3://...: result.url, no result.path.
