@@ -227,6 +227,13 @@ int kopro_doc_store_cfg(json_t **out_result, const struct kopro_config *cfg, PGc
         e->sha256 = doc->sha256;
         e->input_sha256 = doc->input_sha256;
         rc = kopro_docstore_register(&doc_id, db, e);
+        if (rc != 0) {
+            /* no row, so no document either; the registration error is what to report */
+            char msg[512];
+            snprintf(msg, sizeof(msg), "%s", kopro_error_last());
+            kopro_docstore_remove(cfg, path);
+            kopro_error_set(rc, "%s", msg);
+        }
     }
     if (rc == 0) {
         *out_result = json_pack("{s:s, s:s, s:I, s:s, s:i, s:s?, s:s, s:s?}",

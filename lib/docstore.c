@@ -6,6 +6,7 @@
 #include "kopro/fs.h"
 #include "kopro/s3.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -148,6 +149,38 @@ int kopro_docstore_put_cfg(char **out_location, const struct kopro_config *cfg, 
         return kopro_error_set(KOPRO_EINVAL, "document path '%s' must be relative without '..'",
                                relpath);
     return put_s3(out_location, cfg, store, relpath, data, data_bytes);
+}
+
+int kopro_docstore_remove(const struct kopro_config *cfg, const char *location)
+{
+    struct kopro_s3 *s3 = NULL;
+    const char *slash;
+    char *bucket = NULL;
+    int rc;
+
+    if (!kopro_docstore_is_s3(location)) {
+        if (location[0] != '/')
+            return kopro_error_set(KOPRO_EINVAL, "stored document '%s' is not an absolute path",
+                                   location);
+        if (unlink(location) != 0 && errno != ENOENT)
+            return kopro_error_set(KOPRO_ERROR, "cannot remove %s: %s", location, strerror(errno));
+        return 0;
+    }
+    slash = strchr(location + 5, '/');
+    if (slash == NULL || slash == location + 5 || slash[1] == '\0')
+        return kopro_error_set(KOPRO_EINVAL, "stored document '%s' names no bucket and key",
+                               location);
+    bucket = strndup(location + 5, (size_t)(slash - (location + 5)));
+    if (bucket == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory");
+    rc = kopro_s3_new_config(&s3, cfg, bucket);
+    if (rc == 0)
+        rc = kopro_s3_delete(s3, slash + 1);
+    if (rc != 0)
+        rc = kopro_error_wrap(rc, "removing %s", location);
+    kopro_s3_free(s3);
+    free(bucket);
+    return rc;
 }
 
 /* the longest prefix of s of at most cap bytes that ends on a UTF-8 boundary */

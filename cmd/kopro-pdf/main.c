@@ -222,6 +222,15 @@ static int emit(struct ctx *x, const struct kopro_doc_output *doc, const char *o
             entry->input_sha256 = doc->input_sha256;
             entry->lang = a->lang;
             rc = kopro_docstore_register(&doc_id, x->db, entry);
+            if (rc != 0) {
+                /* no row, so no stored copy either; report the registration error */
+                char msg[512];
+                snprintf(msg, sizeof(msg), "%s", kopro_error_last());
+                kopro_docstore_remove(x->cfg, stored);
+                kopro_error_set(rc, "%s", msg);
+                free(stored);
+                stored = NULL;
+            }
         }
     }
     if (rc == 0 && a->sign != NULL) {

@@ -81,6 +81,24 @@ kt_check "the message names the object's URL and S3's refusal" \
 kt_check "no documents row after the refused upload" test "$(q "select count(*) from documents")" = "$NDOCS"
 kt_check "no audit_logs row after the refused upload" test "$(q "select count(*) from audit_logs")" = "$NAUDIT"
 kt_check "no object after the refused upload" test "$(s3_keys docs%2F | wc -l)" = 1
+# The upload succeeds but registering fails (a trigger refuses the documents
+# row): the object is removed again, so the store holds nothing unregistered.
+kt_psql -d kt_pdf_s3 -q -c "create function kt_refuse() returns trigger language plpgsql as
+    \$\$ begin raise exception 'kt: documents refused'; end \$\$;
+    create trigger kt_refuse before insert on documents for each row execute function kt_refuse()"
+kt_expect_exit "registration refused after the upload: exit 1" 1 \
+    "$PDF" votes --meeting "$MEETING" --lang de --store "s3://$S3_BUCKET/docs"
+cp "$KT_TMP/check.out" "$KT_TMP/refused.err"
+kt_check "the message is the database's refusal" grep -q 'documents refused' "$KT_TMP/refused.err"
+kt_check "and the uploaded object was removed" test "$(s3_keys docs%2F | wc -l)" = 1
+export KOPRO_DOCUMENT_STORE="s3://$S3_BUCKET/jobs/"
+J0=$("$KOPRO_BIN/kopro-queue" enqueue pdf.votes --org "$ORG" --max-attempts 1 --payload "{\"meeting_id\":\"$MEETING\"}")
+"$KOPRO_BIN/kopro-worker" run --once --concurrency 1 >/dev/null 2>&1
+kt_check "the same through a pdf.votes job: not succeeded" \
+    test "$(q "select state from kopro.jobs where id = '$J0'")" != succeeded
+kt_check "and no object under the jobs prefix" test "$(s3_keys jobs%2F | wc -l)" = 0
+kt_psql -d kt_pdf_s3 -q -c "drop trigger kt_refuse on documents"
+
 # --sign without -o: the detached signature goes beside the object.
 kt_check "votes --sign --store s3:// (no -o)" \
     "$PDF" votes --meeting "$MEETING" --lang en --sign "$KT_FPR" --store "s3://$S3_BUCKET/docs"

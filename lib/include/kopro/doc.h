@@ -145,7 +145,9 @@ struct kopro_config;
  * result is as above; for an s3:// store it carries "url" (the object's
  * s3://BUCKET/KEY, also documents.file_path) instead of "path", so kopro-api,
  * which streams result.path from below a file:// store only, does not try to
- * open it. The database rows are written only after the upload succeeded.
+ * open it. The database rows are written only after the upload succeeded,
+ * and if registering fails the stored copy is removed again
+ * (kopro_docstore_remove()) and the registration error returned.
  * Returns 0 or the errors of kopro_docstore_put_cfg() / kopro_docstore_register().
  */
 int kopro_doc_store_cfg(json_t **out_result, const struct kopro_config *cfg, PGconn *db,

@@ -55,6 +55,17 @@ struct kopro_config;
 int kopro_docstore_put_cfg(char **out_location, const struct kopro_config *cfg, const char *store,
                            const char *relpath, const void *data, size_t data_bytes);
 
+/*
+ * Remove a document stored by kopro_docstore_put_cfg(), given the
+ * *out_location it returned (an absolute path or an s3:// URL; S3 settings
+ * from `cfg` as there): undoes a put whose registration failed, so nothing
+ * half-done stays in the store. A missing file or object is not an error.
+ * Returns 0, KOPRO_EINVAL (not a location from this module), the errors of
+ * kopro_s3_delete(), or KOPRO_ERROR (unlink failed; message names the path).
+ * Thread-safety: reentrant.
+ */
+int kopro_docstore_remove(const struct kopro_config *cfg, const char *location);
+
 /* 1 if `store` (or a location from kopro_docstore_put_cfg) is an s3:// URL. */
 int kopro_docstore_is_s3(const char *store);
 
