@@ -46,7 +46,7 @@ endif
 # $(call objs,BUILDDIR,SOURCES)
 objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
-.PHONY: all deps build asan check unit unit-asan integration valgrind demo demo-stop \
+.PHONY: FORCE all deps build asan check unit unit-asan integration valgrind demo demo-stop \
         bench fonts clean distclean
 .DEFAULT_GOAL := all
 
@@ -65,12 +65,22 @@ $(1)/obj/%.o: %.c
 	$$(Q)$$(CC) $$(BASEFLAGS) $(2) $$(PKG_CFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
 
 # Generated sources: the embedded SQL migrations and the job-kind table.
-$(1)/gen/migrations.c: $(MIGRATIONS) mk/embed.sh
+# The .list files change when a file is added or removed, whatever its mtime
+# (a checked-out or copied file can be older than the generated source).
+$(1)/gen/migrations.list: FORCE
+	@mkdir -p $$(dir $$@)
+	@echo '$(MIGRATIONS)' | cmp -s - $$@ || echo '$(MIGRATIONS)' > $$@
+
+$(1)/gen/jobs.list: FORCE
+	@mkdir -p $$(dir $$@)
+	@echo '$(JOB_SRC)' | cmp -s - $$@ || echo '$(JOB_SRC)' > $$@
+
+$(1)/gen/migrations.c: $(MIGRATIONS) mk/embed.sh $(1)/gen/migrations.list
 	@mkdir -p $$(dir $$@)
 	$$(say) GEN $$@
 	$$(Q)sh mk/embed.sh kopro_migrations $(MIGRATIONS) > $$@.tmp && mv $$@.tmp $$@
 
-$(1)/gen/jobs_registry.c: $(JOB_SRC) mk/jobs-registry.sh
+$(1)/gen/jobs_registry.c: $(JOB_SRC) mk/jobs-registry.sh $(1)/gen/jobs.list
 	@mkdir -p $$(dir $$@)
 	$$(say) GEN $$@
 	$$(Q)sh mk/jobs-registry.sh $(JOB_SRC) > $$@.tmp && mv $$@.tmp $$@
