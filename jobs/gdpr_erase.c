@@ -7,7 +7,8 @@
  * result:  {"erased": bool, "dry_run": bool, "pseudonym", "tombstone_id",
  *           "tables": {"votes": {"deleted", "updated", "restricted"}, ...}}
  *          or {"erased": false, "holds", "detail", "path" (the reply letter, a PDF
- *          in the building's language, in the document store), "content_type",
+ *          in the building's language, in the document store; "url" instead,
+ *          its s3:// URL, when KOPRO_DOCUMENT_STORE is s3://...), "content_type",
  *          "lang"} when refused.
  * Needs KOPRO_GDPR_KEY (config) and migration 0100_gdpr.
  */
@@ -65,13 +66,17 @@ static int run(struct kopro_job_ctx *ctx)
         if (rc == 0) {
             kopro_hex_encode(rnd, sizeof rnd, hex);
             snprintf(name, sizeof name, "gdpr/%s-refusal-%s.pdf", hex, rep->lang);
-            rc = kopro_docstore_put(&path, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL), name, pdf, n);
+            /* nothing downstream needs a local file: a directory or an S3 store */
+            rc = kopro_docstore_put_cfg(&path, ctx->cfg, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL),
+                                        name, pdf, n);
         }
         if (rc == 0) {
             ctx->result = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "erased", 0, "holds", rep->holds, "detail",
-                                    rep->hold_detail, "path", path, "content_type", "application/pdf", "lang",
-                                    rep->lang);
+                                    rep->hold_detail, kopro_docstore_is_s3(path) ? "url" : "path", path,
+                                    "content_type", "application/pdf", "lang", rep->lang);
             rc = ctx->result != NULL ? 0 : kopro_error_set(KOPRO_ERROR, "gdpr.erase: out of memory");
+            if (rc != 0)
+                kopro_docstore_remove(ctx->cfg, path); /* no letter without its result */
         }
         free(path);
         free(pdf);

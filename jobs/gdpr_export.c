@@ -10,6 +10,8 @@
  * kept only in kopro.gdpr_export_keys (kopro_gdpr_seal(), format KOPROGX1)
  * and goes to KOPRO_DOCUMENT_STORE under gdpr/{128-bit random hex}.kgx
  * (unguessable, written atomically, mode 0600); result.path names that file,
+ * which kopro-api streams: the store must be a directory (file:// or a path),
+ * an s3:// KOPRO_DOCUMENT_STORE fails the job (KOPRO_EINVAL, not retried),
  * result.size_bytes/sha256 describe the ZIP inside, result.encryption the
  * format. Deleting the key destroys the archive; GET /api/v1/jobs/{id}/result
  * decrypts it. The CLI (kopro-gdpr export -o) writes a plain ZIP instead. Every run writes one audit_logs row
@@ -82,6 +84,17 @@ static int run(struct kopro_job_ctx *ctx)
     int rc = validate(ctx->payload);
     if (rc != 0)
         return rc;
+    const char *store = kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL);
+    /* kopro-api streams and decrypts the archive from a local file and serves
+     * only file:// stores: an archive in S3 could never be downloaded. Refuse
+     * before any key is drawn (permanent: the job goes dead, not retried). */
+    if (kopro_docstore_is_s3(store))
+        return kopro_error_set(KOPRO_EINVAL,
+                               "gdpr.export: KOPRO_DOCUMENT_STORE \"%.200s\" is an S3 store, but the encrypted "
+                               "export must stay in a file:// store that kopro-api serves; run the gdpr.export "
+                               "worker with KOPRO_DOCUMENT_STORE=file:///DIR (the same directory as kopro-api), "
+                               "or use kopro-gdpr export -o FILE",
+                               store);
     const char *user = json_string_value(json_object_get(ctx->payload, "user_id"));
     const json_t *a = json_object_get(ctx->payload, "as_of");
     long long as_of = a != NULL ? (long long)json_integer_value(a) : (long long)time(NULL);
@@ -105,8 +118,7 @@ static int run(struct kopro_job_ctx *ctx)
         rc = kopro_gdpr_seal(&sealed, &sealed_bytes, zip, zip_bytes, key);
     explicit_bzero(key, sizeof key);
     if (rc == 0)
-        rc = kopro_docstore_put(&path, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL), name, sealed,
-                                sealed_bytes);
+        rc = kopro_docstore_put(&path, store, name, sealed, sealed_bytes);
     if (rc != 0)
         goto done;
     if (chmod(path, 0600) != 0) {

@@ -139,6 +139,13 @@ letter_stored() {
     qpdf --check "$p" >/dev/null && pdftotext "$p" - | grep -q "APD"
 }
 kt_check "its reply letter is a French PDF in the document store" letter_stored
+letter_via_s3() { # the letter goes through kopro_docstore_put_cfg: an s3:// store reaches the S3 settings
+    "$KOPRO_BIN/kopro-queue" enqueue gdpr.erase --payload "{\"user_id\": \"$D\"}" >"$KT_TMP/j3" &&
+        env -u KOPRO_S3_ENDPOINT KOPRO_DOCUMENT_STORE=s3://kopro-docs "$KOPRO_BIN/kopro-worker" --once >/dev/null 2>&1
+    e=$(q "select state || ' ' || coalesce(last_error, '') from kopro.jobs where id = '$(cat "$KT_TMP/j3")'")
+    case "$e" in dead*KOPRO_S3_ENDPOINT*) true ;; *) echo "$e"; false ;; esac
+}
+kt_check "with KOPRO_DOCUMENT_STORE=s3://... the reply letter is put to S3 (no endpoint: dead, naming KOPRO_S3_ENDPOINT)" letter_via_s3
 kt_check "gdpr.purge deleted her contributions whose retention ended" test \
     "$(q "select (result->>'purged')::int > 0 from kopro.jobs where id = '$(cat "$KT_TMP/j2")'")
      $(q "select count(*) from owner_contributions where owner_id in (select id from owners where user_id = '$U')")" = "t

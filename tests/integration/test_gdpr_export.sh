@@ -167,6 +167,15 @@ kt_expect_exit "a user id that is not a uuid exits 4" 4 "$GDPR" export --user 42
 kt_expect_exit "export without -o exits 2" 2 "$GDPR" export --user "$U"
 kt_expect_exit "--help exits 0" 0 "$GDPR" --help
 kt_check "no archive was left behind by the failures" test ! -e "$OUT/x.zip"
+s3_refused() { # the API serves only file:// stores: an export into S3 could never be downloaded
+    SJOB=$("$KOPRO_BIN/kopro-queue" enqueue gdpr.export --payload "{\"user_id\": \"$U\"}") &&
+        KOPRO_DOCUMENT_STORE=s3://kopro-docs/prefix "$KOPRO_BIN/kopro-worker" --once >/dev/null 2>&1
+    r=$(q "select state || ' ' || (select count(*) from kopro.gdpr_export_keys where job_id = '$SJOB')
+             from kopro.jobs where id = '$SJOB'")
+    e=$(q "select last_error from kopro.jobs where id = '$SJOB'")
+    [ "$r" = "dead 0" ] && case "$e" in *KOPRO_DOCUMENT_STORE*s3://kopro-docs*file://*) true ;; *) echo "$r: $e"; false ;; esac
+}
+kt_check "gdpr.export with an s3:// store goes dead at once, naming KOPRO_DOCUMENT_STORE and file://; no key drawn" s3_refused
 
 kt_psql -d postgres -c "drop database $DB" >/dev/null 2>&1
 kt_done
