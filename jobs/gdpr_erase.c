@@ -19,8 +19,8 @@
 #include "kopro/error.h"
 #include "kopro/gdpr.h"
 #include "kopro/hash.h"
+#include "kopro/valid.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +31,7 @@ static int validate(const json_t *payload)
 {
     const json_t *u = json_object_get(payload, "user_id");
     const json_t *d = json_object_get(payload, "dry_run");
-    const char *s = json_string_value(u);
-    int ok = s != NULL && strlen(s) == 36;
-    for (int i = 0; ok && i < 36; i++)
-        ok = (i == 8 || i == 13 || i == 18 || i == 23) ? s[i] == '-' : isxdigit((unsigned char)s[i]) != 0;
-    if (!ok)
+    if (!kopro_valid_uuid(json_string_value(u)))
         return kopro_error_set(KOPRO_EINVAL, "gdpr.erase: payload.user_id must be a users.id uuid string");
     if (d != NULL && !json_is_boolean(d))
         return kopro_error_set(KOPRO_EINVAL, "gdpr.erase: payload.dry_run must be true or false");

@@ -27,8 +27,8 @@
 #include "kopro/error.h"
 #include "kopro/gdpr.h"
 #include "kopro/hash.h"
+#include "kopro/valid.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,26 +39,11 @@
 
 #define DOWNLOAD_DAYS 7
 
-static int is_uuid(const char *s)
-{
-    if (s == NULL || strlen(s) != 36)
-        return 0;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static int validate(const json_t *payload)
 {
     const json_t *u = json_object_get(payload, "user_id");
     const json_t *a = json_object_get(payload, "as_of");
-    if (!json_is_string(u) || !is_uuid(json_string_value(u)))
+    if (!json_is_string(u) || !kopro_valid_uuid(json_string_value(u)))
         return kopro_error_set(KOPRO_EINVAL, "gdpr.export: payload.user_id must be a users.id uuid string");
     if (a != NULL && (!json_is_integer(a) || json_integer_value(a) < 0))
         return kopro_error_set(KOPRO_EINVAL,

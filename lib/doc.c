@@ -5,6 +5,7 @@
 #include "kopro/error.h"
 #include "kopro/fs.h"
 #include "kopro/hash.h"
+#include "kopro/valid.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -272,20 +273,6 @@ int kopro_doc_payload_options(struct kopro_doc_options *o, const json_t *payload
     return 0;
 }
 
-static int is_uuid(const char *s)
-{
-    if (s == NULL || strlen(s) != 36)
-        return 0;
-    for (int i = 0; i < 36; i++) {
-        int dash = i == 8 || i == 13 || i == 18 || i == 23;
-        char ch = s[i];
-        if (dash ? ch != '-'
-                 : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
-            return 0;
-    }
-    return 1;
-}
-
 int kopro_doc_payload_uuid(const char **out, const json_t *payload, const char *key, int required,
                            const char *kind)
 {
@@ -293,7 +280,7 @@ int kopro_doc_payload_uuid(const char **out, const json_t *payload, const char *
     *out = NULL;
     if (v == NULL && !required)
         return 0;
-    if (!json_is_string(v) || !is_uuid(json_string_value(v)))
+    if (!json_is_string(v) || !kopro_valid_uuid(json_string_value(v)))
         return kopro_error_set(KOPRO_EINVAL, "%s: payload.%s must be a uuid string", kind, key);
     *out = json_string_value(v);
     return 0;

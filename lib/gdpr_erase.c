@@ -3,7 +3,6 @@
  * (lib/gdpr_register.c): holds first, then one transaction that deletes,
  * pseudonymises and restricts, and leaves a tombstone of keyed hashes.
  */
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "kopro/error.h"
 #include "kopro/gdpr.h"
 #include "kopro/hash.h"
+#include "kopro/valid.h"
 
 #define MAX_NAMES 6
 #define KEY_MIN_BYTES 32
@@ -240,21 +240,6 @@ static void hmac_hex(char out[KOPRO_SHA256_HEX_BYTES], const char *key, const ch
     explicit_bzero(mac, sizeof mac);
 }
 
-static int is_uuid(const char *s)
-{
-    if (s == NULL || strlen(s) != 36)
-        return 0;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Legal holds (art. 17(3)(b), (e)). Fills the report; returns 0 with report->held set or not. */
 static int check_holds(struct ctx *c)
 {
@@ -347,7 +332,7 @@ static int erase_impl(struct kopro_gdpr_erase_report *report, PGconn *db, const 
     c.rep = report;
 
     const char *key = kopro_config_get(cfg, "KOPRO_GDPR_KEY", NULL);
-    if (!is_uuid(user_id)) {
+    if (!kopro_valid_uuid(user_id)) {
         rc = kopro_error_set(KOPRO_EINVAL, "GDPR erase: user '%s' is not a uuid; pass users.id",
                              user_id ? user_id : "(null)");
         goto done;

@@ -5,7 +5,6 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "kopro/fs.h"
 #include "kopro/gdpr.h"
 #include "kopro/hash.h"
+#include "kopro/valid.h"
 
 #define FILE_CAP_BYTES ((size_t)256 * 1024 * 1024)
 #define ZIP_CAP_BYTES ((size_t)1024 * 1024 * 1024)
@@ -511,21 +511,6 @@ done:
     return rc;
 }
 
-static int is_uuid(const char *s)
-{
-    if (s == NULL || strlen(s) != 36)
-        return 0;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 int kopro_gdpr_export(struct kopro_gdpr_export_summary *summary_out, unsigned char **zip_out,
                       size_t *zip_bytes_out, PGconn *db, const char *user_id, long long as_of_epoch)
 {
@@ -540,7 +525,7 @@ int kopro_gdpr_export(struct kopro_gdpr_export_summary *summary_out, unsigned ch
     *zip_out = NULL;
     *zip_bytes_out = 0;
 
-    if (!is_uuid(user_id)) {
+    if (!kopro_valid_uuid(user_id)) {
         rc = kopro_error_set(KOPRO_EINVAL, "GDPR export: user '%s' is not a uuid; pass users.id",
                              user_id ? user_id : "(null)");
         goto done;

@@ -5,6 +5,7 @@
 #include "kopro/error.h"
 #include "kopro/fs.h"
 #include "kopro/hash.h"
+#include "kopro/valid.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -207,20 +208,7 @@ int kopro_jwt_key_load(struct kopro_jwt_key **out, const struct kopro_config *cf
 
 int kopro_jwt_is_uuid(const char *s)
 {
-    static const int dash[] = {8, 13, 18, 23};
-    size_t d = 0;
-    if (s == NULL || strlen(s) != 36)
-        return 0;
-    for (size_t i = 0; i < 36; i++) {
-        if (d < 4 && (size_t)dash[d] == i) {
-            if (s[i] != '-')
-                return 0;
-            d++;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
+    return kopro_valid_uuid(s);
 }
 
 enum kopro_role kopro_jwt_role_parse(const char *name)
