@@ -9,18 +9,11 @@
  * The file goes to KOPRO_DOCUMENT_STORE (file:// URL, path or s3:// prefix, default
  * ./var/documents) at {org}/{building}/pv/{meeting}-{lang}.pdf, written
  * atomically; a documents row is inserted, meetings.minutes_document_id set
- * and an audit_logs ReportGenerated row written (kopro_doc_store()).
+ * and an audit_logs ReportGenerated row written (kopro_doc_job_meeting()).
  */
 #include "jobs.h"
 
-#include "kopro/assembly.h"
-#include "kopro/config.h"
 #include "kopro/doc.h"
-#include "kopro/docstore.h"
-#include "kopro/error.h"
-
-#include <stdio.h>
-#include <string.h>
 
 static int validate(const json_t *payload)
 {
@@ -32,45 +25,8 @@ static int validate(const json_t *payload)
 
 static int run(struct kopro_job_ctx *ctx)
 {
-    struct kopro_assembly *a = NULL;
-    struct kopro_doc_output doc;
-    struct kopro_doc_options o;
-    struct kopro_docstore_entry e;
-    const char *meeting;
-    char rel[512];
-    int rc;
-
-    memset(&doc, 0, sizeof(doc));
-    rc = kopro_doc_payload_uuid(&meeting, ctx->payload, "meeting_id", 1, "pdf.minutes");
-    if (rc == 0)
-        rc = kopro_doc_payload_options(&o, ctx->payload, "pdf.minutes");
-    if (rc == 0)
-        rc = kopro_assembly_load_db(&a, ctx->db, meeting);
-    if (rc != 0)
-        goto done;
-    o.template_dir = kopro_config_get(ctx->cfg, "KOPRO_TEMPLATE_DIR", NULL);
-    o.font_dir = kopro_config_get(ctx->cfg, "KOPRO_FONT_DIR", NULL);
-    rc = kopro_doc_minutes(&doc, a, &o);
-    if (rc != 0)
-        goto done;
-    snprintf(rel, sizeof(rel), "%s/%s/pv/%s-%s.pdf",
-             a->building.organization_id ? a->building.organization_id : "none",
-             a->building.id ? a->building.id : "none", a->meeting.id, o.lang);
-    memset(&e, 0, sizeof(e));
-    e.organization_id = a->building.organization_id;
-    e.building_id = a->building.id;
-    e.meeting_id = a->meeting.id;
-    e.document_type = "meeting_minutes";
-    e.title = a->meeting.title;
-    e.kind = "minutes";
-    e.lang = o.lang;
-    e.set_minutes = 1;
-    rc = kopro_doc_store_cfg(&ctx->result, ctx->cfg, ctx->db, kopro_config_get(ctx->cfg, "KOPRO_DOCUMENT_STORE", NULL),
-                         rel, &doc, &e);
-done:
-    kopro_doc_output_free(&doc);
-    kopro_assembly_free(a);
-    return rc;
+    return kopro_doc_job_meeting(&ctx->result, ctx->db, ctx->cfg, ctx->payload, "pdf.minutes",
+                                 KOPRO_DOC_MINUTES);
 }
 
 const struct kopro_job_kind kopro_job_pdf_minutes = {

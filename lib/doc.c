@@ -1,6 +1,7 @@
 /* Common machinery of the document renderers; see kopro/doc.h. */
 #include "doc_internal.h"
 
+#include "kopro/config.h"
 #include "kopro/docstore.h"
 #include "kopro/error.h"
 #include "kopro/fs.h"
@@ -297,4 +298,51 @@ int kopro_doc_payload_date(const char **out, const json_t *payload, const char *
         return kopro_error_set(KOPRO_EINVAL, "%s: payload.%s must be a date YYYY-MM-DD", kind, key);
     *out = s;
     return 0;
+}
+
+int kopro_doc_job_meeting(json_t **out_result, PGconn *db, const struct kopro_config *cfg,
+                          const json_t *payload, const char *job_kind,
+                          enum kopro_doc_meeting_kind which)
+{
+    struct kopro_assembly *a = NULL;
+    struct kopro_doc_output doc;
+    struct kopro_doc_options o;
+    struct kopro_docstore_entry e;
+    const char *meeting = NULL;
+    int votes = which == KOPRO_DOC_VOTES;
+    char rel[512];
+    int rc;
+
+    memset(&doc, 0, sizeof(doc));
+    rc = kopro_doc_payload_uuid(&meeting, payload, "meeting_id", 1, job_kind);
+    if (rc == 0)
+        rc = kopro_doc_payload_options(&o, payload, job_kind);
+    if (rc == 0)
+        rc = kopro_assembly_load_db(&a, db, meeting);
+    if (rc != 0)
+        goto done;
+    o.template_dir = kopro_config_get(cfg, "KOPRO_TEMPLATE_DIR", NULL);
+    o.font_dir = kopro_config_get(cfg, "KOPRO_FONT_DIR", NULL);
+    rc = votes ? kopro_doc_votes(&doc, a, &o) : kopro_doc_minutes(&doc, a, &o);
+    if (rc != 0)
+        goto done;
+    snprintf(rel, sizeof(rel), "%s/%s/pv/%s%s-%s.pdf",
+             a->building.organization_id ? a->building.organization_id : "none",
+             a->building.id ? a->building.id : "none", a->meeting.id, votes ? "-votes" : "",
+             o.lang);
+    memset(&e, 0, sizeof(e));
+    e.organization_id = a->building.organization_id;
+    e.building_id = a->building.id;
+    e.meeting_id = a->meeting.id;
+    e.document_type = "meeting_minutes";
+    e.title = a->meeting.title;
+    e.kind = votes ? "votes" : "minutes";
+    e.lang = o.lang;
+    e.set_minutes = !votes;
+    rc = kopro_doc_store_cfg(out_result, cfg, db,
+                             kopro_config_get(cfg, "KOPRO_DOCUMENT_STORE", NULL), rel, &doc, &e);
+done:
+    kopro_doc_output_free(&doc);
+    kopro_assembly_free(a);
+    return rc;
 }

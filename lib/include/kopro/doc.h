@@ -154,6 +154,29 @@ int kopro_doc_store_cfg(json_t **out_result, const struct kopro_config *cfg, PGc
                         const char *store, const char *relpath,
                         const struct kopro_doc_output *doc, struct kopro_docstore_entry *e);
 
+/* Which document of one general assembly kopro_doc_job_meeting() renders. */
+enum kopro_doc_meeting_kind {
+    KOPRO_DOC_MINUTES, /* procès-verbal: {meeting}-{lang}.pdf, sets meetings.minutes_document_id */
+    KOPRO_DOC_VOTES,   /* vote results: {meeting}-votes-{lang}.pdf */
+};
+
+/*
+ * The body of the job kinds "pdf.minutes" and "pdf.votes": read
+ * payload.meeting_id and the options (kopro_doc_payload_options()), load the
+ * assembly from `db` (kopro_assembly_load_db()), render `which`, and keep it
+ * with kopro_doc_store_cfg() in KOPRO_DOCUMENT_STORE at
+ * {org}/{building}/pv/{meeting}[-votes]-{lang}.pdf. Templates and fonts come
+ * from KOPRO_TEMPLATE_DIR / KOPRO_FONT_DIR in `cfg` (NULL: environment).
+ * `job_kind` ("pdf.minutes") names the payload in error messages.
+ * *out_result (caller owns, json_decref) is set as kopro_doc_store_cfg() does.
+ * Returns 0, KOPRO_EINVAL (bad payload, inconsistent assembly),
+ * KOPRO_ENOTFOUND (unknown meeting), or the errors of the renderer and the store.
+ * Thread-safety: as the functions it calls; one `db` per thread.
+ */
+int kopro_doc_job_meeting(json_t **out_result, PGconn *db, const struct kopro_config *cfg,
+                          const json_t *payload, const char *job_kind,
+                          enum kopro_doc_meeting_kind which);
+
 /*
  * Job payload helpers (jobs/pdf_*.c). kopro_doc_payload_options() checks and
  * reads "lang" (fr|nl|de|en, default fr), "final" (bool, default false) and
