@@ -11,8 +11,8 @@
 #include "kopro/backup.h"
 #include "kopro/config.h"
 #include "kopro/error.h"
+#include "kopro/valid.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #define MAX_RECIPIENTS 16
@@ -36,11 +36,7 @@ static int validate(const json_t *p)
         return kopro_error_set(KOPRO_EINVAL, "backup.run: payload field recipients must be an "
                                              "array of 1 to 16 fingerprints");
     for (i = 0; i < json_array_size(v); i++) {
-        const char *s = json_string_value(json_array_get(v, i));
-        size_t k = 0;
-        while (s != NULL && isxdigit((unsigned char)s[k]))
-            k++;
-        if (s == NULL || k != 40 || s[k] != '\0')
+        if (!kopro_valid_fingerprint(json_string_value(json_array_get(v, i))))
             return kopro_error_set(KOPRO_EINVAL,
                                    "backup.run: recipients[%zu] is not a 40-hex-digit fingerprint",
                                    i);

@@ -1,8 +1,8 @@
 #include "kopro/gpg.h"
 
 #include "kopro/error.h"
+#include "kopro/valid.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <gpgme.h>
 #include <locale.h>
@@ -82,15 +82,6 @@ done:
     return rc;
 }
 
-static int is_fpr40(const char *s)
-{
-    size_t i;
-    for (i = 0; s[i] != '\0'; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return 0;
-    return i == 40;
-}
-
 static int key_matches(gpgme_key_t key, const char *fpr)
 {
     for (gpgme_subkey_t sk = key->subkeys; sk != NULL; sk = sk->next)
@@ -142,7 +133,7 @@ int kopro_gpg_set_recipients(struct kopro_gpg *g, const char *const *fprs, size_
                                n_fprs, MAX_RECIPIENTS);
     for (size_t i = 0; i < n_fprs; i++) {
         const char *fpr = fprs[i];
-        if (fpr == NULL || !is_fpr40(fpr)) {
+        if (fpr == NULL || !kopro_valid_fingerprint(fpr)) {
             rc = kopro_error_set(KOPRO_EINVAL,
                                  "recipient '%s' is not a full 40-hex-digit fingerprint; give "
                                  "the fingerprint printed by gpg --with-colons --fingerprint",

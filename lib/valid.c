@@ -3,6 +3,7 @@
  */
 #include "kopro/valid.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,4 +28,15 @@ int kopro_valid_date(const char *s)
     int y, mo, d, n = 0;
     return s != NULL && strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 &&
            n == 10 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
+}
+
+int kopro_valid_fingerprint(const char *s)
+{
+    size_t i;
+    if (s == NULL)
+        return 0;
+    for (i = 0; s[i] != '\0'; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return i == 40;
 }

@@ -45,11 +45,27 @@ static void test_valid__date(void **state)
     assert_false(kopro_valid_date("2026-01-0x"));
 }
 
+static void test_valid__fingerprint(void **state)
+{
+    (void)state;
+    assert_true(kopro_valid_fingerprint("8E5A83343979952D2422CC0C1E1BE1062BB83862"));
+    assert_true(kopro_valid_fingerprint("8e5a83343979952d2422cc0c1e1be1062bb83862"));
+    assert_false(kopro_valid_fingerprint(NULL));
+    assert_false(kopro_valid_fingerprint(""));
+    assert_false(kopro_valid_fingerprint("1E1BE1062BB83862"));                          /* long key ID */
+    assert_false(kopro_valid_fingerprint("8E5A83343979952D2422CC0C1E1BE1062BB838620")); /* 41 */
+    assert_false(kopro_valid_fingerprint("8E5A83343979952D2422CC0C1E1BE1062BB8386"));   /* 39 */
+    assert_false(kopro_valid_fingerprint("8E5A 83343979952D2422CC0C1E1BE1062BB83862"));
+    assert_false(kopro_valid_fingerprint("0x8E5A83343979952D2422CC0C1E1BE1062BB838"));
+    assert_false(kopro_valid_fingerprint("demo@kopro.invalid"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid__uuid),
         cmocka_unit_test(test_valid__date),
+        cmocka_unit_test(test_valid__fingerprint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

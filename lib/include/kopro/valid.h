@@ -30,4 +30,14 @@ int kopro_valid_uuid(const char *s);
  */
 int kopro_valid_date(const char *s);
 
+/*
+ * 1 if `s` is a full OpenPGP v4 fingerprint: exactly 40 hexadecimal digits
+ * (either case, no spaces, no "0x"), else 0; NULL gives 0. Backups are
+ * encrypted only to keys named this way, never by user ID or short key ID.
+ *
+ * s: NUL-terminated text, borrowed. Errors: none (no message is set).
+ * Thread-safety: reentrant. Source: RFC 4880 §12.2 (v4 fingerprint, 160 bits).
+ */
+int kopro_valid_fingerprint(const char *s);
+
 #endif
