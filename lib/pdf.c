@@ -11,6 +11,7 @@
 #include <cairo.h>
 #include <hpdf.h>
 #include <hpdf_encoder.h>
+#include <hpdf_list.h>
 #include <hpdf_font.h>
 #include <hpdf_fontdef.h>
 #include <hpdf_objects.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_COLS 16
 #define CELL_PAD_PT 3.0f
@@ -1458,6 +1460,94 @@ done:
     return rc;
 }
 
+/*
+ * Streams are deflated by kopro at PDF_DEFLATE_LEVEL, not by libharu:
+ * libharu 2.3.0 always calls deflateInit(Z_DEFAULT_COMPRESSION), whose lazy
+ * matching spent a third of a document's CPU on the content streams' long
+ * runs of hex text. Every stream object libharu marked for FlateDecode (page
+ * contents, the watermark, font programs, CIDToGIDMap, ToUnicode, images) is
+ * compressed here once, stored as it is to be written, and its /Filter entry
+ * written by flate_write_filter() (libharu drops /Filter from a dictionary
+ * whose filter flag is off). zlib's output depends only on its input and
+ * parameters, so the bytes stay deterministic.
+ */
+#ifndef PDF_DEFLATE_LEVEL
+#define PDF_DEFLATE_LEVEL 2
+#endif
+
+static HPDF_STATUS flate_write_filter(HPDF_Dict dict, HPDF_Stream stream)
+{
+    (void)dict;
+    return HPDF_Stream_WriteStr(stream, "/Filter /FlateDecode\012");
+}
+
+static int deflate_stream(struct kopro_pdf *d, z_stream *z, HPDF_Dict dict)
+{
+    HPDF_Stream st = dict->stream;
+    HPDF_UINT nbuf = HPDF_MemStream_GetBufCount(st);
+    size_t in_len = HPDF_Stream_Size(st), cap;
+    unsigned char *out;
+    int zrc = Z_OK;
+    if (deflateReset(z) != Z_OK)
+        return kopro_error_set(KOPRO_ERROR, "zlib could not reset its deflate state");
+    cap = deflateBound(z, (uLong)in_len) + 16;
+    out = malloc(cap);
+    if (out == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory compressing a PDF stream of %zu bytes",
+                               in_len);
+    z->next_out = out;
+    z->avail_out = (uInt)cap;
+    for (HPDF_UINT i = 0; i < nbuf && zrc == Z_OK; i++) {
+        HPDF_UINT len = 0;
+        HPDF_BYTE *p = HPDF_MemStream_GetBufPtr(st, i, &len);
+        if (p == NULL || len == 0)
+            continue;
+        z->next_in = p;
+        z->avail_in = len;
+        zrc = deflate(z, Z_NO_FLUSH);
+    }
+    if (zrc == Z_OK)
+        zrc = deflate(z, Z_FINISH);
+    if (zrc != Z_STREAM_END) {
+        free(out);
+        return kopro_error_set(KOPRO_ERROR, "zlib deflate failed (%d) on a PDF stream of %zu bytes",
+                               zrc, in_len);
+    }
+    HPDF_MemStream_FreeData(st);
+    if (HPDF_Stream_Write(st, out, (HPDF_UINT)(cap - z->avail_out)) != HPDF_OK) {
+        free(out);
+        return hpdf_fail(d, "storing a compressed stream");
+    }
+    free(out);
+    dict->filter = HPDF_STREAM_FILTER_NONE;
+    dict->write_fn = flate_write_filter;
+    return 0;
+}
+
+static int deflate_streams(struct kopro_pdf *d)
+{
+    HPDF_List entries = d->pdf->xref->entries;
+    z_stream z;
+    int rc = 0;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit(&z, PDF_DEFLATE_LEVEL) != Z_OK)
+        return kopro_error_set(KOPRO_ERROR, "zlib could not start deflate (out of memory?)");
+    for (HPDF_UINT i = 0; i < entries->count && rc == 0; i++) {
+        HPDF_XrefEntry e = HPDF_List_ItemAt(entries, i);
+        HPDF_Obj_Header *h = e != NULL ? e->obj : NULL;
+        HPDF_Dict dict;
+        if (h == NULL || (h->obj_class & HPDF_OCLASS_ANY) != HPDF_OCLASS_DICT)
+            continue;
+        dict = (HPDF_Dict)h;
+        if (dict->stream == NULL || dict->filter != HPDF_STREAM_FILTER_FLATE_DECODE ||
+            dict->write_fn != NULL || dict->stream->type != HPDF_STREAM_MEMORY)
+            continue;
+        rc = deflate_stream(d, &z, dict);
+    }
+    deflateEnd(&z);
+    return rc;
+}
+
 static void set_date(struct kopro_pdf *d, HPDF_InfoType which)
 {
     struct tm tm;
@@ -1500,6 +1590,8 @@ int kopro_pdf_render(unsigned char **out_pdf, size_t *out_bytes, int *out_pages,
         if (rc == 0)
             rc = fix_font(d, &d->fonts[i]);
     }
+    if (rc == 0)
+        rc = deflate_streams(d);
     if (rc != 0)
         goto done;
     HPDF_SetInfoAttr(d->pdf, HPDF_INFO_CREATOR, "kopro " KOPRO_VERSION);
