@@ -77,8 +77,10 @@ struct font {
     HPDF_FontDef def;
     int16_t *widths;       /* per BMP code point, 1/1000 em; -1 = not yet measured */
     int8_t *has_glyph;     /* per BMP code point: 1 yes, 0 no, -1 not yet looked up */
-    char *ttf;             /* the font file, for subsetting */
+    const unsigned char *ttf; /* the font file (process cache or ttf_own), for subsetting */
     size_t ttf_len;
+    unsigned char *ttf_own;   /* set when the file could not be cached */
+    size_t ttf_pos;           /* read position of libharu's stream over ttf */
     uint8_t used[8192];    /* bitmap of BMP code points drawn */
 };
 
@@ -292,11 +294,166 @@ static const char *font_dir(const char *opt)
     return "/usr/share/fonts/truetype/dejavu";
 }
 
+/*
+ * Font files are read once per process and kept (they are immutable inputs,
+ * ~700 KB each): a worker or `--all-owners` renders many documents, and
+ * reading and parsing through libharu's FILE* reader (a memset and an fread
+ * per table field) cost a fifth of a document's CPU. An entry is reused only
+ * while path, size, mtime and inode match, so a replaced font file is read
+ * again. Entries are never freed (they may be in use by another thread's
+ * document); when the table is full, a document gets its own copy.
+ */
+#define FONT_CACHE_MAX 8
+
+struct font_file {
+    char *path;
+    struct stat st;
+    unsigned char *data;
+    size_t len;
+};
+
+static pthread_mutex_t font_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct font_file font_cache[FONT_CACHE_MAX];
+static size_t font_cache_n;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The bytes of font file `path` (stat'ed as *st): *own is set when the caller
+ * must free them, NULL when they belong to the process cache. */
+static int font_file_get(const unsigned char **out, size_t *out_len, unsigned char **own,
+                         const char *path, const struct stat *st)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = 0;
+    *out = NULL;
+    *out_len = 0;
+    *own = NULL;
+    pthread_mutex_lock(&font_cache_mu);
+    for (size_t i = 0; i < font_cache_n; i++) {
+        if (strcmp(font_cache[i].path, path) == 0 && same_file(&font_cache[i].st, st)) {
+            *out = font_cache[i].data;
+            *out_len = font_cache[i].len;
+            goto done;
+        }
+    }
+    if (kopro_fs_read_file(&data, &len, path, 64u * 1024u * 1024u) != 0) {
+        rc = kopro_error_wrap(KOPRO_ERROR, "font %s", path);
+        goto done;
+    }
+    if (font_cache_n < FONT_CACHE_MAX) {
+        char *p = strdup(path);
+        if (p != NULL) {
+            font_cache[font_cache_n].path = p;
+            font_cache[font_cache_n].st = *st;
+            font_cache[font_cache_n].data = (unsigned char *)data;
+            font_cache[font_cache_n].len = len;
+            font_cache_n++;
+            *out = (const unsigned char *)data;
+            *out_len = len;
+            data = NULL;
+            goto done;
+        }
+    }
+    *own = (unsigned char *)data;
+    *out = (const unsigned char *)data;
+    *out_len = len;
+    data = NULL;
+done:
+    pthread_mutex_unlock(&font_cache_mu);
+    free(data);
+    return rc;
+}
+
+/* libharu stream callbacks reading struct font's in-memory file */
+static HPDF_STATUS ttf_read(HPDF_Stream st, HPDF_BYTE *ptr, HPDF_UINT *siz)
+{
+    struct font *f = st->attr;
+    size_t left = f->ttf_pos < f->ttf_len ? f->ttf_len - f->ttf_pos : 0;
+    size_t n = *siz < left ? *siz : left;
+    memcpy(ptr, f->ttf + f->ttf_pos, n);
+    f->ttf_pos += n;
+    if (n < *siz) {
+        memset(ptr + n, 0, *siz - n);
+        *siz = (HPDF_UINT)n;
+        return HPDF_STREAM_EOF;
+    }
+    return HPDF_OK;
+}
+
+static HPDF_STATUS ttf_seek(HPDF_Stream st, HPDF_INT pos, HPDF_WhenceMode mode)
+{
+    struct font *f = st->attr;
+    long long base = mode == HPDF_SEEK_CUR ? (long long)f->ttf_pos
+                     : mode == HPDF_SEEK_END ? (long long)f->ttf_len
+                                             : 0;
+    long long to = base + pos;
+    if (to < 0 || to > (long long)f->ttf_len)
+        return HPDF_SetError(st->error, HPDF_FILE_IO_ERROR, 0);
+    f->ttf_pos = (size_t)to;
+    return HPDF_OK;
+}
+
+static HPDF_INT32 ttf_tell(HPDF_Stream st)
+{
+    return (HPDF_INT32)((struct font *)st->attr)->ttf_pos;
+}
+
+static HPDF_UINT32 ttf_size(HPDF_Stream st)
+{
+    return (HPDF_UINT32)((struct font *)st->attr)->ttf_len;
+}
+
+/*
+ * What HPDF_LoadTTFontFromFile(pdf, path, HPDF_TRUE) does, over the cached
+ * bytes: parse (HPDF_TTFontDef_Load), register with the document, and give
+ * the next subset tag (HPDFAA, HPDFAB, ...) as libharu 2.3.0 does.
+ */
+static const char *load_ttf_def(struct kopro_pdf *d, struct font *f)
+{
+    HPDF_Doc pdf = d->pdf;
+    HPDF_Stream st = HPDF_CallbackReader_New(pdf->mmgr, ttf_read, ttf_seek, ttf_tell, ttf_size, f);
+    HPDF_FontDef def;
+    if (st == NULL)
+        return NULL;
+    f->ttf_pos = 0;
+    def = HPDF_TTFontDef_Load(pdf->mmgr, st, HPDF_TRUE); /* owns st from here */
+    if (def == NULL)
+        return NULL;
+    if (HPDF_Doc_FindFontDef(pdf, def->base_font) != NULL) {
+        HPDF_FontDef_Free(def);
+        on_hpdf_error(HPDF_FONT_EXISTS, 0, d);
+        return NULL;
+    }
+    if (HPDF_List_Add(pdf->fontdef_list, def) != HPDF_OK) {
+        HPDF_FontDef_Free(def);
+        return NULL;
+    }
+    if (pdf->ttfont_tag[0] == 0) {
+        memcpy(pdf->ttfont_tag, "HPDFAA", 6);
+    } else {
+        for (int i = 5; i >= 0; i--) {
+            pdf->ttfont_tag[i] += 1;
+            if (pdf->ttfont_tag[i] > 'Z')
+                pdf->ttfont_tag[i] = 'A';
+            else
+                break;
+        }
+    }
+    HPDF_TTFontDef_SetTagName(def, (char *)pdf->ttfont_tag);
+    return def->base_font;
+}
+
 static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const char *file)
 {
     char path[4096];
     const char *name;
     struct stat st;
+    int rc;
     if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
         return kopro_error_set(KOPRO_EINVAL, "font directory '%.100s' is too long", dir);
     if (stat(path, &st) != 0)
@@ -304,11 +461,18 @@ static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const
                                "font %s is missing; run `make fonts` (package fonts-dejavu-core) or "
                                "set KOPRO_FONT_DIR",
                                path);
-    if (kopro_fs_read_file(&f->ttf, &f->ttf_len, path, 64u * 1024u * 1024u) != 0)
-        return kopro_error_wrap(KOPRO_ERROR, "font %s", path);
-    name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
-    if (name == NULL || d->herr != 0)
-        return hpdf_fail(d, "loading a TrueType font");
+    rc = font_file_get(&f->ttf, &f->ttf_len, &f->ttf_own, path, &st);
+    if (rc != 0)
+        return rc;
+    name = load_ttf_def(d, f);
+    if (name == NULL || d->herr != 0) {
+        if (d->herr == 0)
+            d->herr = HPDF_TTF_INVALID_FOMAT;
+        return kopro_error_set(KOPRO_EINVAL,
+                               "font %s could not be read as TrueType (libharu error 0x%04X); "
+                               "reinstall fonts-dejavu-core or fix KOPRO_FONT_DIR",
+                               path, (unsigned)d->herr);
+    }
     {
         /*
          * libharu 2.3.0's CIDFontType2 constructor builds /W and the
@@ -455,7 +619,7 @@ void kopro_pdf_free(struct kopro_pdf *d)
     for (int i = 0; i < 2; i++) {
         free(d->fonts[i].widths);
         free(d->fonts[i].has_glyph);
-        free(d->fonts[i].ttf);
+        free(d->fonts[i].ttf_own);
     }
     free(d->pages);
     free(d->watermark);
@@ -1532,6 +1696,26 @@ static int deflate_streams(struct kopro_pdf *d)
     memset(&z, 0, sizeof(z));
     if (deflateInit(&z, PDF_DEFLATE_LEVEL) != Z_OK)
         return kopro_error_set(KOPRO_ERROR, "zlib could not start deflate (out of memory?)");
+    /*
+     * A font's ToUnicode and CIDToGIDMap streams get their filter only while
+     * the document is written (libharu's font before-write hooks copy the
+     * font dictionary's flag into them): clear the fonts' flags and deflate
+     * those two streams here like the others.
+     */
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        HPDF_Font font = d->fonts[i].f;
+        HPDF_FontAttr fa = (HPDF_FontAttr)font->attr;
+        HPDF_Dict tu = HPDF_Dict_GetItem(font, "ToUnicode", HPDF_OCLASS_DICT);
+        d->herr = 0; /* GetItem reports an absent key; not a failure */
+        font->filter = HPDF_STREAM_FILTER_NONE;
+        if (fa->descendant_font != NULL)
+            fa->descendant_font->filter = HPDF_STREAM_FILTER_NONE;
+        if (tu != NULL && tu->stream != NULL && tu->write_fn == NULL)
+            rc = deflate_stream(d, &z, tu);
+        if (rc == 0 && fa->map_stream != NULL && fa->map_stream->stream != NULL &&
+            fa->map_stream->write_fn == NULL)
+            rc = deflate_stream(d, &z, fa->map_stream);
+    }
     for (HPDF_UINT i = 0; i < entries->count && rc == 0; i++) {
         HPDF_XrefEntry e = HPDF_List_ItemAt(entries, i);
         HPDF_Obj_Header *h = e != NULL ? e->obj : NULL;
