@@ -26,7 +26,10 @@
 
 #define MAX_SLOTS 256
 #define FLUSH_MS 20 /* longest a reported success waits for its batched UPDATE */
+#define FLUSH_MAX 512 /* most successes recorded by one UPDATE */
 #define PREFETCH_MIN 8        /* jobs claimed ahead of free slots, when jobs are short */
+#define PREFETCH_MAX 512      /* most jobs held claimed but not yet started */
+#define PREFETCH_WORK_MS 100  /* claim ahead about this much work per worker */
 #define PREFETCH_BELOW_MS 50  /* "short": the running average of recent durations */
 #define MAX_KIND_STATS 64
 #define MSG_MAX_BYTES (KOPRO_QUEUE_PAYLOAD_MAX_BYTES + 4096)
@@ -171,7 +174,7 @@ void kopro_worker_opts_init(struct kopro_worker_opts *o)
     o->lease_s = 30;
     o->poll_ms = 5000;
     o->grace_s = 25;
-    o->jobs_per_child = 100;
+    o->jobs_per_child = 1000;
     o->prune_after_s = 7L * 24 * 3600;
     o->memory_limit_bytes = 2L * 1024 * 1024 * 1024;
     o->max_open_files = 256;
@@ -834,6 +837,25 @@ static void pending_push(struct worker *w, struct kopro_queue_job *jobs, size_t 
     w->npending += n;
 }
 
+/* How many claimed jobs to hold ahead of the free slots: none when jobs are long
+ * (so that another worker can take them) or batching is off; else about
+ * PREFETCH_WORK_MS of work per worker, PREFETCH_MIN..PREFETCH_MAX jobs. */
+static int prefetch_target(const struct worker *w)
+{
+    int c = w->o->concurrency;
+    double per_job_ms = w->avg_ms > 0.2 ? w->avg_ms : 0.2;
+    double t;
+
+    if (w->o->no_batch || w->avg_ms >= PREFETCH_BELOW_MS)
+        return 0;
+    t = (double)c * PREFETCH_WORK_MS / per_job_ms;
+    if (t < PREFETCH_MIN)
+        t = PREFETCH_MIN;
+    if (t < c)
+        t = c;
+    return t > PREFETCH_MAX ? PREFETCH_MAX : (int)t;
+}
+
 static void claim_more(struct worker *w)
 {
     struct kopro_queue_job *jobs = NULL;
@@ -842,7 +864,7 @@ static void claim_more(struct worker *w)
     int free_slots = c - busy_count(w) - (int)w->npending;
     /* Claim ahead (prefetch) only while jobs are short, so that long jobs are
      * never held back in one worker while another one idles. */
-    int target = w->avg_ms < PREFETCH_BELOW_MS ? (c > PREFETCH_MIN ? c : PREFETCH_MIN) : 0;
+    int target = prefetch_target(w);
     int want;
     int rc;
 
@@ -1038,6 +1060,28 @@ done:
     kopro_buf_free(&b);
 }
 
+/*
+ * The supervisor's session: LISTEN, and plans that stay on the indexes. Right
+ * after a bulk INSERT the table has no fresh statistics (autoanalyze runs up
+ * to a minute later), and the planner then picks a bitmap scan and a sort of
+ * every runnable job for each claim, or a hash join for each batched
+ * completion: 20x slower on 100,000 jobs. The claim (in jobs_claim_idx order),
+ * completion, heartbeat and rescue statements are all index lookups, so the
+ * other plan shapes are disabled for this connection only (PostgreSQL docs,
+ * "Planner Method Configuration"; the metrics query still runs, on an index).
+ */
+static int session_setup(PGconn *db)
+{
+    static const char *const sql[] = {
+        "LISTEN kopro_jobs",          "SET enable_seqscan = off",  "SET enable_bitmapscan = off",
+        "SET enable_sort = off",      "SET enable_hashjoin = off", "SET enable_mergejoin = off"};
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++)
+        rc = kopro_db_exec(db, NULL, "setting up the queue session", sql[i], 0, NULL);
+    return rc;
+}
+
 static int ensure_db(struct worker *w)
 {
     if (PQstatus(w->db) == CONNECTION_OK)
@@ -1047,7 +1091,7 @@ static int ensure_db(struct worker *w)
         return KOPRO_EUNAVAIL;
     log_line("database connection re-established");
     w->maybe_more = 1;
-    return kopro_db_exec(w->db, NULL, "LISTEN", "LISTEN kopro_jobs", 0, NULL);
+    return session_setup(w->db);
 }
 
 static void drain_notifications(struct worker *w)
@@ -1144,7 +1188,7 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
     rc = kopro_migrate_check(&version, w->db);
     if (rc != 0)
         goto done;
-    rc = kopro_db_exec(w->db, NULL, "LISTEN", "LISTEN kopro_jobs", 0, NULL);
+    rc = session_setup(w->db);
     if (rc != 0)
         goto done;
     {
@@ -1238,9 +1282,8 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
         }
         /* Batch the successes: flush once a slot's worth is in, the oldest has
          * waited FLUSH_MS, or nothing else is running. */
-        if (w->ndone > 0 && ((int)w->ndone >= (o->concurrency > PREFETCH_MIN ? o->concurrency
-                                                                              : PREFETCH_MIN) ||
-                             busy_count(w) == 0 ||
+        if (w->ndone > 0 && (o->no_batch || w->ndone >= FLUSH_MAX ||
+                             (busy_count(w) == 0 && w->npending == 0) ||
                              t - w->first_done_ms >= FLUSH_MS))
             flush_done(w);
         if (!w->stopping && w->maybe_more)

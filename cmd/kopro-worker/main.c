@@ -33,7 +33,7 @@ static const char usage_text[] =
     "  --lease SECONDS        job lease, renewed every third of it; default 30\n"
     "  --poll-ms MS           poll fallback when no notification arrives; default 5000\n"
     "  --grace SECONDS        on SIGTERM, time running jobs get to finish; default 25\n"
-    "  --jobs-per-child N     replace a child process after N jobs; default 100\n"
+    "  --jobs-per-child N     replace a child process after N jobs; default 1000\n"
     "                         (1 = a fresh process for every job)\n"
     "  --memory-limit-mb MB   address-space limit of a child (RLIMIT_AS); default 2048,\n"
     "                         0 = none\n"
@@ -42,6 +42,9 @@ static const char usage_text[] =
     "                         default 604800 (7 days), 0 = never\n"
     "  --metrics-file PATH    write Prometheus metrics there every 10 s\n"
     "  --worker-id NAME       lease owner name (default host:pid)\n"
+    "  --no-batch             claim one job per free slot and record each success at\n"
+    "                         once (one commit per job; default: batches of up to 512\n"
+    "                         while jobs are short)\n"
     "\n"
     "Each job runs in a child with the kind's timeout and the limits above; a crash\n"
     "fails only that attempt. SIGTERM: stop claiming, let running jobs finish within\n"
@@ -141,6 +144,7 @@ static int cmd_run(int argc, char **argv)
         {"prune-after", required_argument, NULL, 'P'},
         {"metrics-file", required_argument, NULL, 'M'},
         {"worker-id", required_argument, NULL, 'w'},
+        {"no-batch", no_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     struct kopro_worker_opts o;
@@ -157,6 +161,9 @@ static int cmd_run(int argc, char **argv)
         switch (c) {
         case 'o':
             o.once = 1;
+            break;
+        case 'B':
+            o.no_batch = 1;
             break;
         case 'c':
             rc = int_arg(&v, "concurrency", optarg, 1, 256);

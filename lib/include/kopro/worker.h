@@ -19,14 +19,16 @@
  * (its writes and the job's `succeeded` commit together, or not at all when
  * the lease is stale): exactly-once effects. A handler that returns 0 with no
  * transaction open hands its success (and result) to the supervisor, which
- * records many in one fenced UPDATE (at most 20 ms later); should the
+ * records many in one fenced UPDATE (at most 20 ms later, or at once with
+ * `no_batch`); should the
  * supervisor die in between, the job runs again after its lease expires
  * (at-least-once). Failures are always recorded by the child at once.
  *
  * Claiming: the supervisor claims for its free slots and, while recent jobs
- * are short (moving average under 50 ms), up to max(concurrency, 8) jobs ahead,
- * so that claims and completions go in batches; long jobs are never claimed
- * ahead.
+ * are short (moving average under 50 ms), about 100 ms of work ahead
+ * (max(concurrency, 8) to 512 jobs, renewed by the heartbeat like running
+ * ones), so that claims and completions go in batches of up to 512; long jobs
+ * are never claimed ahead. `no_batch` turns both batchings off.
  *
  * Signals (supervisor): SIGTERM/SIGINT stop claiming at once, let running jobs
  * finish within `grace_s`, then SIGKILL the rest and release their jobs (queued,
@@ -61,6 +63,8 @@ struct kopro_worker_opts {
     long memory_limit_bytes;       /* RLIMIT_AS of a child; 0: unlimited */
     long max_open_files;           /* RLIMIT_NOFILE of a child; 0: inherited */
     int enable_test_jobs;          /* run kinds named test.* (else they die with an error) */
+    int no_batch;                  /* 1: claim only for free slots and record each success
+                                      with its own UPDATE (one commit per job) */
     /* Looks up a kind by name (kopro_jobs_find from jobs/jobs.h). */
     const struct kopro_job_kind *(*find_kind)(const char *name);
 };
