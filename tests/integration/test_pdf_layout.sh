@@ -62,4 +62,29 @@ kt_check "invalid model: message names the member" sh -c "'$PDF' render minutes 
 kt_expect_exit "missing data file: exit 3" 3 "$PDF" render minutes --data "$KT_TMP/nope.json" -o "$KT_TMP/bad.pdf"
 kt_check "missing template directory: clear error" sh -c "KOPRO_TEMPLATE_DIR=$KT_TMP/none '$PDF' render minutes --data '$KT_TMP/empty.json' -o - 2>&1 >/dev/null | grep -q 'templates\\|template'"
 
+# Process-wide caches (font files read once) must not change a byte: statements
+# rendered in one process by 2 threads (cache warm after the first) equal the
+# same statements rendered each by a fresh process (cache cold).
+awk -v n=12 'BEGIN {
+    printf "{\"model\":\"accounts\",\"version\":1,\"building\":{\"id\":\"b1\",\"organization_id\":\"org1\",\"name\":\"Résidence Ødegaard\",\"total_tantiemes\":1200},"
+    printf "\"period\":{\"from\":\"2025-01-01\",\"to\":\"2025-12-31\"},\"source\":\"journal_entry_lines\",\"accounts\":["
+    printf "{\"code\":\"611001\",\"label\":\"Entretien\",\"class\":6,\"debit\":\"1234.57\",\"credit\":\"0\"},"
+    printf "{\"code\":\"700001\",\"label\":\"Appels\",\"class\":7,\"debit\":\"0\",\"credit\":\"3000.00\"}],\"owners\":["
+    for (k = 1; k <= n; k++) printf "%s{\"id\":\"o%02d\",\"name\":\"Иванов Şahin %d\"}", (k > 1 ? "," : ""), k, k
+    printf "],\"units\":["
+    for (k = 1; k <= n; k++) printf "%s{\"id\":\"u%02d\",\"number\":\"L%d\",\"quota\":\"100\"}", (k > 1 ? "," : ""), k, k
+    printf "],\"ownerships\":["
+    for (k = 1; k <= n; k++) printf "%s{\"unit\":\"u%02d\",\"owner\":\"o%02d\"}", (k > 1 ? "," : ""), k, k
+    printf "],\"contributions\":[]}\n"
+}' >"$KT_TMP/acc.json"
+mkdir -p "$KT_TMP/warm"
+kt_check "statements: 12 in one process, 2 threads" "$PDF" render statement --data "$KT_TMP/acc.json" --all-owners --out-dir "$KT_TMP/warm" --jobs 2
+same_as_fresh() {
+    for o in o01 o06 o12; do
+        "$PDF" render statement --data "$KT_TMP/acc.json" --owner "$o" -o "$KT_TMP/fresh-$o.pdf" 2>/dev/null &&
+            cmp "$KT_TMP/warm/$o.pdf" "$KT_TMP/fresh-$o.pdf" || return 1
+    done
+}
+kt_check "statements: warm-cache, threaded output byte-identical to fresh processes" same_as_fresh
+
 kt_done

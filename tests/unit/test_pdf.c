@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,53 @@ static void test_pdf__multipage_table_is_deterministic(void **state)
     assert_int_equal(count(a, na, "/CreationDate (D:20260312000000Z"), 1);
     free(a);
     free(b);
+}
+
+struct render_job {
+    unsigned char *pdf;
+    size_t len;
+    int rc;
+};
+
+static void *render_table_doc(void *arg)
+{
+    struct render_job *j = arg;
+    struct kopro_pdf *d = NULL;
+    struct kopro_pdf_options o;
+    memset(&o, 0, sizeof(o));
+    o.watermark = "PROJET";
+    o.footer = "Généré le 12 mars 2026";
+    o.created_utc = 1773273600;
+    j->rc = kopro_pdf_new(&d, &o);
+    if (j->rc == 0)
+        j->rc = build_long_table(d, 60);
+    if (j->rc == 0)
+        j->rc = kopro_pdf_render(&j->pdf, &j->len, NULL, d);
+    kopro_pdf_free(d);
+    return NULL;
+}
+
+/* The process-wide font cache is shared by threads and must not change a
+ * byte: documents made at once by two threads equal one made alone. */
+static void test_pdf__threads_and_font_cache_same_bytes(void **state)
+{
+    struct render_job alone, t[2];
+    pthread_t th[2];
+    (void)state;
+    memset(&alone, 0, sizeof(alone));
+    memset(t, 0, sizeof(t));
+    render_table_doc(&alone);
+    assert_int_equal(alone.rc, 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, render_table_doc, &t[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(t[i].rc, 0);
+        assert_int_equal(t[i].len, alone.len);
+        assert_memory_equal(t[i].pdf, alone.pdf, alone.len);
+        free(t[i].pdf);
+    }
+    free(alone.pdf);
 }
 
 static void test_pdf__final_has_no_watermark_path(void **state)
@@ -226,6 +274,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pdf__multipage_table_is_deterministic),
+        cmocka_unit_test(test_pdf__threads_and_font_cache_same_bytes),
         cmocka_unit_test(test_pdf__final_has_no_watermark_path),
         cmocka_unit_test(test_pdf__misuse_is_reported),
         cmocka_unit_test(test_pdf__sanitize),
