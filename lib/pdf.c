@@ -917,19 +917,19 @@ struct draw_ctx {
 };
 
 /*
- * One line of text as "BT /Fn size Tf x y Td <hex> Tj ET", written straight
- * into the page's content stream: the same bytes libharu's BeginText,
- * SetFontAndSize, TextOut and EndText write for a UTF-8 CID font (2-byte
- * codes, which in UTF-8 mode are the code points, in uppercase hex), without
- * libharu re-encoding and re-measuring every string (a third of the CPU of a
- * document went there). HPDF_Page_GetLocalFontName() registers the font in
- * the page's /Resources as SetFontAndSize would; the page's graphics mode is
+ * One line of text as "BT /Fn size Tf x y Td (codes) Tj ET", written
+ * straight into the page's content stream, without libharu re-encoding and
+ * re-measuring every string through TextOut (a third of the CPU of a document
+ * went there). The codes are the 2-byte big-endian CIDs of the Identity-H
+ * font, which in libharu's UTF-8 mode are the code points, as a literal string
+ * (half the bytes of libharu's hex string, so less to deflate);
+ * HPDF_Page_GetLocalFontName() registers the font in the page's /Resources as
+ * SetFontAndSize would, and the page's graphics mode is
  * left as EndText leaves it.
  */
 static void draw_string(struct kopro_pdf *d, struct font *f, float size, float x, float y,
                         const char *s, size_t len)
 {
-    static const char hex[] = "0123456789ABCDEF";
     HPDF_PageAttr pa = (HPDF_PageAttr)d->page->attr;
     const char *name = HPDF_Page_GetLocalFontName(d->page, f->f);
     char stack[2048];
@@ -958,20 +958,34 @@ static void draw_string(struct kopro_pdf *d, struct font *f, float size, float x
     o = HPDF_FToA(o, x, end);
     *o++ = ' ';
     o = HPDF_FToA(o, y, end);
-    memcpy(o, " Td\012<", 5);
+    memcpy(o, " Td\012(", 5);
     o += 5;
     while (p < e) {
         uint32_t cp = utf8_next(&p);
+        unsigned char by[2];
         if (cp > 0xFFFF)
             cp = 0xFFFD;
         f->used[cp >> 3] |= (uint8_t)(1u << (cp & 7));
-        o[0] = hex[cp >> 12];
-        o[1] = hex[(cp >> 8) & 15];
-        o[2] = hex[(cp >> 4) & 15];
-        o[3] = hex[cp & 15];
-        o += 4;
+        by[0] = (unsigned char)(cp >> 8);
+        by[1] = (unsigned char)cp;
+        for (int k = 0; k < 2; k++) {
+            /* ISO 32000-1 7.3.4.2: escape the delimiters and the end-of-line
+             * bytes, which a reader would otherwise turn into \n */
+            if (by[k] == '(' || by[k] == ')' || by[k] == '\\') {
+                *o++ = '\\';
+                *o++ = (char)by[k];
+            } else if (by[k] == '\n') {
+                *o++ = '\\';
+                *o++ = 'n';
+            } else if (by[k] == '\r') {
+                *o++ = '\\';
+                *o++ = 'r';
+            } else {
+                *o++ = (char)by[k];
+            }
+        }
     }
-    memcpy(o, "> Tj\012ET\012", 8);
+    memcpy(o, ") Tj\012ET\012", 8);
     o += 8;
     if (HPDF_Stream_Write(pa->stream, (const HPDF_BYTE *)buf, (HPDF_UINT)(o - buf)) != HPDF_OK)
         on_hpdf_error(HPDF_FAILD_TO_ALLOC_MEM, 0, d);

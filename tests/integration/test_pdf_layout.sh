@@ -50,6 +50,13 @@ kt_check "hostile: long names wrapped inside the margins" inside_margins "$KT_TM
 kt_check "hostile: the name around the emoji survives" sh -c "pdftotext '$KT_TMP/hostile.pdf' - | grep -q 'Bell'"
 kt_check "hostile: no control character in the text" sh -c "! pdftotext '$KT_TMP/hostile.pdf' - | tr -d '\n\f' | grep -q '[[:cntrl:]]'"
 
+# Text is written as 2-byte codes in literal strings: codes whose bytes are
+# '(' ')' backslash, LF or CR (U+0028, U+0428 Ш, U+040A Њ, U+040D Ѝ, U+045C ќ) must
+# come back unchanged.
+awk -v lots=12 -v res=3 -f "$MODEL" | sed -e 's/"Zoë"/"ШЊЍќ (a\\\\b) Ш\\\\"/' >"$KT_TMP/escape.json"
+kt_check "escaped code bytes: renders" "$PDF" render minutes --data "$KT_TMP/escape.json" -o "$KT_TMP/escape.pdf"
+kt_check "escaped code bytes: pdftotext gives them back" sh -c "pdftotext '$KT_TMP/escape.pdf' - | grep -qF 'ШЊЍќ (a\\b) Ш\\ '"
+
 # An empty agenda and no resolutions: a clean, short document.
 awk -v lots=6 -v res=0 -v agenda=0 -f "$MODEL" >"$KT_TMP/empty.json"
 kt_check "empty agenda: renders" "$PDF" render minutes --data "$KT_TMP/empty.json" --lang en -o "$KT_TMP/empty.pdf"
