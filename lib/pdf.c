@@ -75,17 +75,45 @@ struct blk {
 struct font {
     HPDF_Font f;
     HPDF_FontDef def;
-    int16_t *widths;       /* per BMP code point, 1/1000 em; -1 = not yet measured */
-    int8_t *has_glyph;     /* per BMP code point: 1 yes, 0 no, -1 not yet looked up */
-    const unsigned char *ttf; /* the font file (process cache or ttf_own), for subsetting */
+    int16_t *widths;       /* per BMP code point, 1/1000 em; -1 = not yet measured (font_src's) */
+    int8_t *has_glyph;     /* per BMP code point: 1 yes, 0 no, -1 not yet looked up (font_src's) */
+    const unsigned char *ttf; /* the font file, for subsetting (font_src's) */
     size_t ttf_len;
-    unsigned char *ttf_own;   /* set when the file could not be cached */
-    size_t ttf_pos;           /* read position of libharu's stream over ttf */
     uint8_t used[8192];    /* bitmap of BMP code points drawn */
 };
 
-struct kopro_pdf {
+/* One font file parsed into a libharu document, kept with it (see hpdf_ctx). */
+struct font_src {
+    char *path;
+    struct stat st;
+    const unsigned char *ttf; /* the file's bytes: process cache, or ttf_own */
+    size_t ttf_len;
+    unsigned char *ttf_own;
+    size_t ttf_pos;           /* read position of libharu's stream over ttf */
+    const char *name;         /* libharu's base font name */
+    int16_t *widths;          /* measured advance widths, filled as needed */
+    int8_t *has_glyph;
+};
+
+/*
+ * A libharu document with the two fonts parsed, kept per thread and reused
+ * for the thread's next document through HPDF_NewDoc()/HPDF_FreeDoc() (which
+ * keep font definitions and encoders): parsing the TrueType tables and
+ * setting up libharu's encoders cost ~15% of a document's CPU. The context
+ * is rebuilt when the font files change, and a document whose rendering did
+ * not complete discards it.
+ */
+struct hpdf_ctx {
     HPDF_Doc pdf;
+    struct font_src src[2];
+    int in_use;
+};
+
+struct kopro_pdf {
+    HPDF_Doc pdf;         /* ctx->pdf */
+    struct hpdf_ctx *ctx;
+    int ctx_cached;       /* ctx is the thread's (reused), not this document's own */
+    int rendered_ok;
     HPDF_STATUS herr;
     HPDF_STATUS hdetail;
     struct font fonts[2]; /* 0 regular, 1 bold */
@@ -369,10 +397,10 @@ done:
     return rc;
 }
 
-/* libharu stream callbacks reading struct font's in-memory file */
+/* libharu stream callbacks reading a font_src's in-memory file */
 static HPDF_STATUS ttf_read(HPDF_Stream st, HPDF_BYTE *ptr, HPDF_UINT *siz)
 {
-    struct font *f = st->attr;
+    struct font_src *f = st->attr;
     size_t left = f->ttf_pos < f->ttf_len ? f->ttf_len - f->ttf_pos : 0;
     size_t n = *siz < left ? *siz : left;
     memcpy(ptr, f->ttf + f->ttf_pos, n);
@@ -387,7 +415,7 @@ static HPDF_STATUS ttf_read(HPDF_Stream st, HPDF_BYTE *ptr, HPDF_UINT *siz)
 
 static HPDF_STATUS ttf_seek(HPDF_Stream st, HPDF_INT pos, HPDF_WhenceMode mode)
 {
-    struct font *f = st->attr;
+    struct font_src *f = st->attr;
     long long base = mode == HPDF_SEEK_CUR ? (long long)f->ttf_pos
                      : mode == HPDF_SEEK_END ? (long long)f->ttf_len
                                              : 0;
@@ -400,12 +428,12 @@ static HPDF_STATUS ttf_seek(HPDF_Stream st, HPDF_INT pos, HPDF_WhenceMode mode)
 
 static HPDF_INT32 ttf_tell(HPDF_Stream st)
 {
-    return (HPDF_INT32)((struct font *)st->attr)->ttf_pos;
+    return (HPDF_INT32)((struct font_src *)st->attr)->ttf_pos;
 }
 
 static HPDF_UINT32 ttf_size(HPDF_Stream st)
 {
-    return (HPDF_UINT32)((struct font *)st->attr)->ttf_len;
+    return (HPDF_UINT32)((struct font_src *)st->attr)->ttf_len;
 }
 
 /*
@@ -413,7 +441,7 @@ static HPDF_UINT32 ttf_size(HPDF_Stream st)
  * bytes: parse (HPDF_TTFontDef_Load), register with the document, and give
  * the next subset tag (HPDFAA, HPDFAB, ...) as libharu 2.3.0 does.
  */
-static const char *load_ttf_def(struct kopro_pdf *d, struct font *f)
+static const char *load_ttf_def(struct kopro_pdf *d, struct font_src *f)
 {
     HPDF_Doc pdf = d->pdf;
     HPDF_Stream st = HPDF_CallbackReader_New(pdf->mmgr, ttf_read, ttf_seek, ttf_tell, ttf_size, f);
@@ -448,24 +476,43 @@ static const char *load_ttf_def(struct kopro_pdf *d, struct font *f)
     return def->base_font;
 }
 
-static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const char *file)
+static const char *const font_files[2] = {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf"};
+
+static int font_path(char *path, size_t path_bytes, const char *dir, int i)
 {
-    char path[4096];
-    const char *name;
-    struct stat st;
-    int rc;
-    if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+    if (snprintf(path, path_bytes, "%s/%s", dir, font_files[i]) >= (int)path_bytes)
         return kopro_error_set(KOPRO_EINVAL, "font directory '%.100s' is too long", dir);
-    if (stat(path, &st) != 0)
+    return 0;
+}
+
+static int stat_font(struct stat *st, const char *path)
+{
+    if (stat(path, st) != 0)
         return kopro_error_set(KOPRO_ENOTFOUND,
                                "font %s is missing; run `make fonts` (package fonts-dejavu-core) or "
                                "set KOPRO_FONT_DIR",
                                path);
-    rc = font_file_get(&f->ttf, &f->ttf_len, &f->ttf_own, path, &st);
+    return 0;
+}
+
+/* Parse font file `path` into d's (new) libharu document. */
+static int src_open(struct kopro_pdf *d, struct font_src *f, const char *path)
+{
+    int rc = stat_font(&f->st, path);
     if (rc != 0)
         return rc;
-    name = load_ttf_def(d, f);
-    if (name == NULL || d->herr != 0) {
+    f->path = strdup(path);
+    f->widths = malloc(65536 * sizeof(int16_t));
+    f->has_glyph = malloc(65536);
+    if (f->path == NULL || f->widths == NULL || f->has_glyph == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory loading font %s", path);
+    memset(f->widths, 0xFF, 65536 * sizeof(int16_t));
+    memset(f->has_glyph, 0xFF, 65536);
+    rc = font_file_get(&f->ttf, &f->ttf_len, &f->ttf_own, path, &f->st);
+    if (rc != 0)
+        return rc;
+    f->name = load_ttf_def(d, f);
+    if (f->name == NULL || d->herr != 0) {
         if (d->herr == 0)
             d->herr = HPDF_TTF_INVALID_FOMAT;
         return kopro_error_set(KOPRO_EINVAL,
@@ -473,6 +520,153 @@ static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const
                                "reinstall fonts-dejavu-core or fix KOPRO_FONT_DIR",
                                path, (unsigned)d->herr);
     }
+    return 0;
+}
+
+static void ctx_free(struct hpdf_ctx *c)
+{
+    if (c == NULL)
+        return;
+    if (c->pdf != NULL)
+        HPDF_Free(c->pdf);
+    for (int i = 0; i < 2; i++) {
+        free(c->src[i].path);
+        free(c->src[i].widths);
+        free(c->src[i].has_glyph);
+        free(c->src[i].ttf_own);
+    }
+    free(c);
+}
+
+/* A new context for d: a libharu document with both fonts of `dir` parsed. */
+static int ctx_open(struct hpdf_ctx **out, struct kopro_pdf *d, const char *dir)
+{
+    struct hpdf_ctx *c = calloc(1, sizeof(*c));
+    char path[4096];
+    int rc = 0;
+    *out = NULL;
+    if (c == NULL)
+        return kopro_error_set(KOPRO_ERROR, "out of memory creating a PDF");
+    c->pdf = HPDF_New(on_hpdf_error, d);
+    if (c->pdf == NULL) {
+        rc = kopro_error_set(KOPRO_ERROR, "libharu could not create a document (out of memory)");
+        goto done;
+    }
+    d->pdf = c->pdf;
+    HPDF_SetCompressionMode(c->pdf, HPDF_COMP_ALL);
+    HPDF_UseUTFEncodings(c->pdf);
+    if (d->herr != 0) {
+        rc = hpdf_fail(d, "enabling UTF-8");
+        goto done;
+    }
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        rc = font_path(path, sizeof(path), dir, i);
+        if (rc == 0)
+            rc = src_open(d, &c->src[i], path);
+    }
+done:
+    if (rc != 0) {
+        d->pdf = NULL;
+        ctx_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Whether c was made from the font files now at `dir`. */
+static int ctx_matches(const struct hpdf_ctx *c, const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    for (int i = 0; i < 2; i++) {
+        if (snprintf(path, sizeof(path), "%s/%s", dir, font_files[i]) >= (int)sizeof(path) ||
+            strcmp(path, c->src[i].path) != 0 || stat(path, &st) != 0 ||
+            !same_file(&st, &c->src[i].st))
+            return 0;
+    }
+    return 1;
+}
+
+static pthread_once_t ctx_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ctx_key;
+static int ctx_key_ok;
+
+static void ctx_destroy(void *c)
+{
+    ctx_free(c);
+}
+
+static void ctx_key_init(void)
+{
+    ctx_key_ok = pthread_key_create(&ctx_key, ctx_destroy) == 0;
+}
+
+/*
+ * d's libharu document: the thread's context when it is free and made from
+ * the same font files (a new document in it), else a new context, which
+ * becomes the thread's unless the thread's is in use (a document made while
+ * another is open in the same thread gets its own).
+ */
+static int ctx_get(struct kopro_pdf *d, const char *dir)
+{
+    struct hpdf_ctx *c;
+    int rc;
+    pthread_once(&ctx_key_once, ctx_key_init);
+    c = ctx_key_ok ? pthread_getspecific(ctx_key) : NULL;
+    if (c != NULL && !c->in_use && ctx_matches(c, dir)) {
+        c->pdf->error.user_data = d;
+        d->pdf = c->pdf;
+        if (HPDF_NewDoc(c->pdf) != HPDF_OK || d->herr != 0) {
+            /* drop it and start afresh */
+            pthread_setspecific(ctx_key, NULL);
+            ctx_free(c);
+            d->pdf = NULL;
+            d->herr = 0;
+            c = NULL;
+        } else {
+            HPDF_SetCompressionMode(c->pdf, HPDF_COMP_ALL);
+            c->in_use = 1;
+            d->ctx = c;
+            d->ctx_cached = 1;
+            return 0;
+        }
+    }
+    if (c != NULL && !c->in_use) {
+        pthread_setspecific(ctx_key, NULL);
+        ctx_free(c);
+        c = NULL;
+    }
+    rc = ctx_open(&d->ctx, d, dir);
+    if (rc != 0)
+        return rc;
+    d->ctx->in_use = 1;
+    if (c == NULL && ctx_key_ok && pthread_setspecific(ctx_key, d->ctx) == 0)
+        d->ctx_cached = 1;
+    return 0;
+}
+
+/* Give the context back after d: keep it for the thread's next document. */
+static void ctx_put(struct kopro_pdf *d)
+{
+    struct hpdf_ctx *c = d->ctx;
+    if (c == NULL)
+        return;
+    d->ctx = NULL;
+    d->pdf = NULL;
+    if (d->ctx_cached && d->rendered_ok) {
+        HPDF_FreeDoc(c->pdf);
+        c->pdf->error.user_data = NULL;
+        c->in_use = 0;
+        return;
+    }
+    if (d->ctx_cached && ctx_key_ok)
+        pthread_setspecific(ctx_key, NULL);
+    ctx_free(c);
+}
+
+static int make_font(struct kopro_pdf *d, struct font *f, struct font_src *src)
+{
     {
         /*
          * libharu 2.3.0's CIDFontType2 constructor builds /W and the
@@ -501,7 +695,7 @@ static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const
             ea->unicode_map[0][0x20] = 0x20;
             enc->to_unicode_fn = HPDF_CMapEncoder_ToUnicode;
         }
-        f->f = HPDF_GetFont(d->pdf, name, "UTF-8");
+        f->f = HPDF_GetFont(d->pdf, src->name, "UTF-8");
         if (swapped) {
             enc->to_unicode_fn = saved_fn;
             memcpy(ea->cid_map, saved, sizeof(ea->cid_map));
@@ -513,14 +707,10 @@ static int load_font(struct kopro_pdf *d, struct font *f, const char *dir, const
     if (f->f == NULL || d->herr != 0)
         return hpdf_fail(d, "creating a UTF-8 font");
     f->def = ((HPDF_FontAttr)f->f->attr)->fontdef;
-    f->widths = malloc(65536 * sizeof(int16_t));
-    if (f->widths == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory for font widths");
-    memset(f->widths, 0xFF, 65536 * sizeof(int16_t));
-    f->has_glyph = malloc(65536);
-    if (f->has_glyph == NULL)
-        return kopro_error_set(KOPRO_ERROR, "out of memory for font glyph table");
-    memset(f->has_glyph, 0xFF, 65536);
+    f->widths = src->widths;
+    f->has_glyph = src->has_glyph;
+    f->ttf = src->ttf;
+    f->ttf_len = src->ttf_len;
     return 0;
 }
 
@@ -538,29 +728,22 @@ static char *dup_opt(const char *s, int *fail)
 int kopro_pdf_new(struct kopro_pdf **out, const struct kopro_pdf_options *opts)
 {
     struct kopro_pdf *d = NULL;
-    const char *dir;
     int rc, fail = 0;
 
     *out = NULL;
     d = calloc(1, sizeof(*d));
     if (d == NULL)
         return kopro_error_set(KOPRO_ERROR, "out of memory creating a PDF");
-    d->pdf = HPDF_New(on_hpdf_error, d);
-    if (d->pdf == NULL) {
-        rc = kopro_error_set(KOPRO_ERROR, "libharu could not create a document (out of memory)");
+    rc = ctx_get(d, font_dir(opts->font_dir));
+    if (rc != 0)
         goto done;
-    }
-    HPDF_SetCompressionMode(d->pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(d->pdf);
     HPDF_SetCurrentEncoder(d->pdf, "UTF-8");
     if (d->herr != 0) {
         rc = hpdf_fail(d, "enabling UTF-8");
         goto done;
     }
-    dir = font_dir(opts->font_dir);
-    rc = load_font(d, &d->fonts[0], dir, "DejaVuSans.ttf");
-    if (rc == 0)
-        rc = load_font(d, &d->fonts[1], dir, "DejaVuSans-Bold.ttf");
+    for (int i = 0; i < 2 && rc == 0; i++)
+        rc = make_font(d, &d->fonts[i], &d->ctx->src[i]);
     if (rc != 0)
         goto done;
     d->final = opts->final;
@@ -616,11 +799,6 @@ void kopro_pdf_free(struct kopro_pdf *d)
         free(b->png);
     }
     free(d->b);
-    for (int i = 0; i < 2; i++) {
-        free(d->fonts[i].widths);
-        free(d->fonts[i].has_glyph);
-        free(d->fonts[i].ttf_own);
-    }
     free(d->pages);
     free(d->watermark);
     free_str(d->footer);
@@ -629,8 +807,7 @@ void kopro_pdf_free(struct kopro_pdf *d)
     free(d->subject);
     if (d->wm_path != NULL)
         cairo_path_destroy(d->wm_path);
-    if (d->pdf != NULL)
-        HPDF_Free(d->pdf);
+    ctx_put(d);
     free(d);
 }
 
@@ -1828,6 +2005,7 @@ int kopro_pdf_render(unsigned char **out_pdf, size_t *out_bytes, int *out_pages,
     bytes = NULL;
     if (out_pages != NULL)
         *out_pages = (int)d->npages;
+    d->rendered_ok = 1;
     rc = 0;
 done:
     free(bytes);
