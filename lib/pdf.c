@@ -70,6 +70,8 @@ struct blk {
     int bold;              /* B_ROW */
     unsigned char *png;    /* B_PNG */
     size_t png_len;
+    float h_cache;         /* blk_height(), once measured (h_cached) */
+    int h_cached;
 };
 
 struct font {
@@ -1358,7 +1360,7 @@ static float sig_height(struct kopro_pdf *d, const struct blk *b)
     return h < SIG_H_PT ? SIG_H_PT : h;
 }
 
-static float blk_height(struct kopro_pdf *d, const struct blk *b)
+static float blk_height_of(struct kopro_pdf *d, const struct blk *b)
 {
     switch (b->type) {
     case B_TEXT:
@@ -1380,10 +1382,21 @@ static float blk_height(struct kopro_pdf *d, const struct blk *b)
     }
 }
 
-static void draw_row(struct kopro_pdf *d, const struct table *t, char *const *cells, int bold,
-                     int header)
+/* A block's height, measured once: layout asks for it up to three times
+ * (keep-with-next, keep groups, the block itself) and wrapping is the cost. */
+static float blk_height(struct kopro_pdf *d, struct blk *b)
 {
-    float h = row_height(d, t, cells, bold);
+    if (!b->h_cached) {
+        b->h_cache = blk_height_of(d, b);
+        b->h_cached = 1;
+    }
+    return b->h_cache;
+}
+
+/* Draw a table row of height h (blk_height() of its block). */
+static void draw_row(struct kopro_pdf *d, const struct table *t, char *const *cells, int bold,
+                     int header, float h)
+{
     float x = body_x0;
     int max_lines = (int)((h - 2 * CELL_PAD_PT) / TABLE_LEAD_PT);
     if (header) {
@@ -1510,13 +1523,14 @@ static int draw_png(struct kopro_pdf *d, const struct blk *b)
 static int layout(struct kopro_pdf *d)
 {
     const struct table *tbl = NULL;
+    struct blk *tblk = NULL; /* the open table's B_TABLE_BEGIN */
     int rc = 0;
     if (!d->final && d->watermark != NULL && d->watermark[0] != '\0')
         rc = make_watermark(d);
     if (rc == 0)
         rc = new_page(d);
     for (size_t i = 0; i < d->n && rc == 0; i++) {
-        const struct blk *b = &d->b[i];
+        struct blk *b = &d->b[i];
         switch (b->type) {
         case B_TEXT: {
             struct style_metrics m = metrics(b->style);
@@ -1549,24 +1563,26 @@ static int layout(struct kopro_pdf *d)
             float hh = blk_height(d, b);
             float first = i + 1 < d->n && d->b[i + 1].type == B_ROW ? blk_height(d, &d->b[i + 1]) : 0;
             tbl = b->table;
+            tblk = b;
             rc = ensure(d, hh + first);
             if (rc == 0 && tbl->has_hdr)
-                draw_row(d, tbl, tbl->hdr, 1, 1);
+                draw_row(d, tbl, tbl->hdr, 1, 1, hh);
             break;
         }
         case B_ROW: {
-            float h = row_height(d, b->table, b->cells, b->bold);
+            float h = blk_height(d, b);
             if (d->y - h < body_bottom) {
                 rc = new_page(d);
                 if (rc == 0 && tbl != NULL && tbl->has_hdr)
-                    draw_row(d, tbl, tbl->hdr, 1, 1);
+                    draw_row(d, tbl, tbl->hdr, 1, 1, blk_height(d, tblk));
             }
             if (rc == 0)
-                draw_row(d, b->table, b->cells, b->bold, 0);
+                draw_row(d, b->table, b->cells, b->bold, 0, h);
             break;
         }
         case B_TABLE_END:
             tbl = NULL;
+            tblk = NULL;
             d->y -= 6;
             if (d->y < body_bottom)
                 d->y = body_bottom;
