@@ -23,9 +23,13 @@
  *
  * Output is deterministic: no clock is read; /CreationDate and /ModDate come
  * from options.created_utc, and the bytes depend only on the blocks and the
- * options (and the libharu, zlib and font versions).
+ * options (and the libharu, libdeflate and font versions).
  *
- * Thread-safety: one document per thread; documents are independent.
+ * Thread-safety: documents are independent; threads may make documents at
+ * the same time, one thread several. Font files are read once per process
+ * (re-read when their size, mtime or inode change) and each thread keeps one
+ * libharu document with the fonts parsed for its next document (freed when
+ * the thread exits); neither changes the output.
  * Sources: ISO 32000-1 (PDF 1.7), libharu 2.3.0 API reference.
  */
 #ifndef KOPRO_PDF_H
@@ -72,8 +76,9 @@ struct kopro_pdf; /* opaque */
  * DejaVuSans-Bold.ttf from the font directory). The option strings are
  * copied. Returns 0; KOPRO_ENOTFOUND if a font file is missing (message
  * names the path and says to run `make fonts` or set KOPRO_FONT_DIR);
- * KOPRO_ERROR on a libharu failure. *out is owned by the caller:
- * kopro_pdf_free().
+ * KOPRO_EINVAL if a font file is not TrueType libharu can read, or the font
+ * directory's path is too long; KOPRO_ERROR on a libharu failure or out of
+ * memory. *out is owned by the caller: kopro_pdf_free().
  */
 int kopro_pdf_new(struct kopro_pdf **out, const struct kopro_pdf_options *opts);
 
