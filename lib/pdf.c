@@ -19,6 +19,7 @@
 #include <hpdf_utils.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,8 @@ struct hpdf_ctx {
     HPDF_Doc pdf;
     struct font_src src[2];
     struct libdeflate_compressor *zc; /* made at the first compression */
-    int in_use;
+    atomic_int state;                 /* CTX_FREE, CTX_BUSY, CTX_ORPHAN */
+    int broken;                       /* a document did not complete: rebuild */
 };
 
 struct kopro_pdf {
@@ -593,13 +595,26 @@ static int ctx_matches(const struct hpdf_ctx *c, const char *dir)
     return 1;
 }
 
+/*
+ * A thread's context is FREE between documents, BUSY while one of its
+ * documents is open, ORPHAN when the thread exited with a document open (the
+ * document's kopro_pdf_free() then frees it). A document may be freed by
+ * another thread than the one that made it: only the owner thread takes a
+ * FREE context, and the other transitions are atomic.
+ */
+enum { CTX_FREE, CTX_BUSY, CTX_ORPHAN };
+
 static pthread_once_t ctx_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t ctx_key;
 static int ctx_key_ok;
 
-static void ctx_destroy(void *c)
+static void ctx_destroy(void *vc)
 {
-    ctx_free(c);
+    struct hpdf_ctx *c = vc;
+    int busy = CTX_BUSY;
+    if (atomic_load(&c->state) == CTX_FREE ||
+        !atomic_compare_exchange_strong(&c->state, &busy, CTX_ORPHAN))
+        ctx_free(c); /* free, or freed by its document just now */
 }
 
 static void ctx_key_init(void)
@@ -619,25 +634,21 @@ static int ctx_get(struct kopro_pdf *d, const char *dir)
     int rc;
     pthread_once(&ctx_key_once, ctx_key_init);
     c = ctx_key_ok ? pthread_getspecific(ctx_key) : NULL;
-    if (c != NULL && !c->in_use && ctx_matches(c, dir)) {
-        c->pdf->error.user_data = d;
-        d->pdf = c->pdf;
-        if (HPDF_NewDoc(c->pdf) != HPDF_OK || d->herr != 0) {
-            /* drop it and start afresh */
-            pthread_setspecific(ctx_key, NULL);
-            ctx_free(c);
+    if (c != NULL && atomic_load(&c->state) == CTX_FREE) {
+        if (!c->broken && ctx_matches(c, dir)) {
+            c->pdf->error.user_data = d;
+            d->pdf = c->pdf;
+            if (HPDF_NewDoc(c->pdf) == HPDF_OK && d->herr == 0) {
+                HPDF_SetCompressionMode(c->pdf, HPDF_COMP_ALL);
+                atomic_store(&c->state, CTX_BUSY);
+                d->ctx = c;
+                d->ctx_cached = 1;
+                return 0;
+            }
             d->pdf = NULL;
             d->herr = 0;
-            c = NULL;
-        } else {
-            HPDF_SetCompressionMode(c->pdf, HPDF_COMP_ALL);
-            c->in_use = 1;
-            d->ctx = c;
-            d->ctx_cached = 1;
-            return 0;
         }
-    }
-    if (c != NULL && !c->in_use) {
+        /* other fonts, or a document that did not complete: start afresh */
         pthread_setspecific(ctx_key, NULL);
         ctx_free(c);
         c = NULL;
@@ -645,29 +656,32 @@ static int ctx_get(struct kopro_pdf *d, const char *dir)
     rc = ctx_open(&d->ctx, d, dir);
     if (rc != 0)
         return rc;
-    d->ctx->in_use = 1;
+    atomic_store(&d->ctx->state, CTX_BUSY);
     if (c == NULL && ctx_key_ok && pthread_setspecific(ctx_key, d->ctx) == 0)
         d->ctx_cached = 1;
     return 0;
 }
 
-/* Give the context back after d: keep it for the thread's next document. */
+/* Give the context back after d: kept for its thread's next document. */
 static void ctx_put(struct kopro_pdf *d)
 {
     struct hpdf_ctx *c = d->ctx;
+    int busy = CTX_BUSY;
     if (c == NULL)
         return;
     d->ctx = NULL;
     d->pdf = NULL;
-    if (d->ctx_cached && d->rendered_ok) {
-        HPDF_FreeDoc(c->pdf);
-        c->pdf->error.user_data = NULL;
-        c->in_use = 0;
+    if (!d->ctx_cached) {
+        ctx_free(c);
         return;
     }
-    if (d->ctx_cached && ctx_key_ok)
-        pthread_setspecific(ctx_key, NULL);
-    ctx_free(c);
+    if (d->rendered_ok)
+        HPDF_FreeDoc(c->pdf);
+    else
+        c->broken = 1; /* its state is not trusted: the owner thread drops it */
+    c->pdf->error.user_data = NULL;
+    if (!atomic_compare_exchange_strong(&c->state, &busy, CTX_FREE))
+        ctx_free(c); /* CTX_ORPHAN: its thread has exited */
 }
 
 static int make_font(struct kopro_pdf *d, struct font *f, struct font_src *src)

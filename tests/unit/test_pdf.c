@@ -134,6 +134,49 @@ static void test_pdf__threads_and_font_cache_same_bytes(void **state)
     free(alone.pdf);
 }
 
+static void *make_open_doc(void *arg)
+{
+    struct kopro_pdf **out = arg;
+    *out = new_doc(0);
+    if (build_long_table(*out, 10) != 0) {
+        kopro_pdf_free(*out);
+        *out = NULL;
+    }
+    return NULL; /* the thread exits with its document open */
+}
+
+/* A document may outlive the thread that made it, be rendered and freed by
+ * another, and documents may nest in one thread: same bytes every time
+ * (ASan and valgrind check the per-thread libharu context's lifetime). */
+static void test_pdf__documents_across_threads_and_nested(void **state)
+{
+    struct kopro_pdf *d = NULL, *outer, *inner;
+    unsigned char *a = NULL, *b = NULL, *c = NULL;
+    size_t na = 0, nb = 0, nc = 0;
+    pthread_t th;
+    (void)state;
+    assert_int_equal(pthread_create(&th, NULL, make_open_doc, &d), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_non_null(d);
+    assert_int_equal(kopro_pdf_render(&a, &na, NULL, d), 0);
+    kopro_pdf_free(d);
+    outer = new_doc(0);
+    inner = new_doc(0);
+    assert_int_equal(build_long_table(outer, 10), 0);
+    assert_int_equal(build_long_table(inner, 10), 0);
+    assert_int_equal(kopro_pdf_render(&b, &nb, NULL, inner), 0);
+    kopro_pdf_free(inner);
+    assert_int_equal(kopro_pdf_render(&c, &nc, NULL, outer), 0);
+    kopro_pdf_free(outer);
+    assert_int_equal(na, nb);
+    assert_int_equal(na, nc);
+    assert_memory_equal(a, b, na);
+    assert_memory_equal(a, c, na);
+    free(a);
+    free(b);
+    free(c);
+}
+
 static void test_pdf__final_has_no_watermark_path(void **state)
 {
     unsigned char *a = NULL, *b = NULL;
@@ -275,6 +318,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pdf__multipage_table_is_deterministic),
         cmocka_unit_test(test_pdf__threads_and_font_cache_same_bytes),
+        cmocka_unit_test(test_pdf__documents_across_threads_and_nested),
         cmocka_unit_test(test_pdf__final_has_no_watermark_path),
         cmocka_unit_test(test_pdf__misuse_is_reported),
         cmocka_unit_test(test_pdf__sanitize),
