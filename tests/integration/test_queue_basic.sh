@@ -143,6 +143,19 @@ kt_psql -d $DB -c "listen kopro_jobs" \
     -c "insert into kopro.jobs (kind, run_at) select 'test.noop', now() + interval '1 day' from generate_series(1, 10)" \
     -c "select 1" >"$KT_TMP/notify2.out" 2>&1
 kt_check "jobs scheduled later send none" test "$(grep -c 'Asynchronous notification' "$KT_TMP/notify2.out")" = 0
+kt_psql -d $DB -c "listen kopro_jobs" \
+    -c "select n, id from kopro.enqueue_many('[{\"kind\":\"test.noop\"},{\"kind\":\"test.fail\",\"payload\":{\"x\":1}},{\"kind\":\"zz.unknown\",\"organization_id\":\"aaaaaaaa-0000-4000-8000-000000000001\"}]')" \
+    -c "select 1" >"$KT_TMP/many.out" 2>&1
+kt_check "enqueue_many: one notification for three jobs of mixed kinds" test "$(grep -c 'Asynchronous notification "kopro_jobs" with payload "\*"' "$KT_TMP/many.out")" = 1
+kt_check "enqueue_many: one id per element, numbered 1..3 in order" test "$(grep -cE '^ +[123] \| [0-9a-f-]{36}$' "$KT_TMP/many.out")" = 3
+id2=$(sed -n 's/^ *2 | \([0-9a-f-]*\)$/\1/p' "$KT_TMP/many.out")
+kt_check "enqueue_many: element 2 got the kind's max_attempts and its payload" test "$(q "select j.max_attempts = k.max_attempts and j.payload = '{\"x\":1}' and j.state = 'queued' from kopro.jobs j join kopro.job_kinds k using (kind) where j.id = '$id2'")" = t
+kt_check "enqueue_many: an unknown kind gets the default 25 attempts and keeps its organization" test "$(q "select max_attempts || ':' || organization_id from kopro.jobs where kind = 'zz.unknown'")" = "25:aaaaaaaa-0000-4000-8000-000000000001"
+before=$(q "select count(*) from kopro.jobs")
+kt_expect_exit "enqueue_many: a payload that is not an object is refused" 1 \
+    kt_psql -d $DB -tAc "select kopro.enqueue_many('[{\"kind\":\"test.noop\"},{\"kind\":\"test.noop\",\"payload\":[1]}]')"
+kt_check "... and nothing of that batch was inserted" test "$(q "select count(*) from kopro.jobs")" = "$before"
+q "delete from kopro.jobs where kind in ('test.fail', 'zz.unknown')" >/dev/null
 kt_expect_exit "the worker drains 10,000 jobs" 0 "$KOPRO_BIN_PLAIN/kopro-worker" run --once --concurrency 2
 kt_check "... all succeeded" test "$(q "select count(*) from kopro.jobs where state = 'succeeded' and kind = 'test.noop'")" -ge 10000
 

@@ -13,7 +13,8 @@
  *   POST /api/v1/buildings/{id}/pcn | statements         (pdf.pcn, pdf.statements)
  *   GET  /api/v1/gdpr/export, DELETE /api/v1/gdpr/erase  (gdpr.export, gdpr.erase)
  * A job or result of another organization answers 404, never 403. Jobs are
- * added only through kopro.enqueue() (lib/migrations/0001_jobs.sql), and only
+ * added only through kopro.enqueue() (lib/migrations/0001_jobs.sql) or, for
+ * batches without a unique key, kopro.enqueue_many() (0103), and only
  * for kinds the linked job registry knows (jobs/jobs.h), so no job is queued
  * that no worker can run.
  *
@@ -48,7 +49,7 @@ struct kopro_api_options {
     const char *listen;       /* "HOST:PORT" / "[V6]:PORT"; NULL → KOPRO_API_LISTEN
                                  or KOPRO_API_DEFAULT_LISTEN; port 0 picks a free one */
     const char *database_url; /* libpq URL; NULL → KOPRO_DATABASE_URL */
-    unsigned threads;         /* HTTP worker threads = DB connections; 0 → default */
+    unsigned threads;         /* pooled DB connections of the request threads; 0 → default */
     size_t body_cap_bytes;    /* largest request body; 0 → default (64 KiB) */
     unsigned gdpr_per_hour;   /* GDPR requests per user per hour; 0 → default (10) */
     kopro_api_log_fn log;     /* NULL: no log */
@@ -67,13 +68,14 @@ int kopro_api_parse_listen(struct sockaddr_storage *addr_out, socklen_t *addr_le
                            const char *listen);
 
 /*
- * Start the server: a libmicrohttpd daemon with its own polling thread and a
- * pool of `threads` worker threads, each borrowing one PostgreSQL connection
- * from a pool of the same size (connections are opened lazily and reopened
+ * Start the server: a libmicrohttpd daemon with its own listening thread and
+ * one thread per HTTP connection (at most 512 connections; more wait in the
+ * listen backlog), which borrows one of `threads` pooled PostgreSQL
+ * connections while it needs one (connections are opened lazily and reopened
  * after a failure, so the server starts while the database is down and
  * /api/v1/ready tells), plus one enqueue thread with its own connection:
- * plain enqueues (no unique key) from all threads are inserted together, one
- * kopro.enqueue() call per job in a single statement, so concurrent requests
+ * plain enqueues (no unique key) from all threads are inserted together by
+ * one kopro.enqueue_many() statement (one INSERT), so concurrent requests
  * share one commit and one NOTIFY (group commit); each request is answered
  * 202 only after that commit.
  * The key is borrowed and must outlive the server. The configuration `cfg`
