@@ -2,9 +2,10 @@
 # bench/queue.sh — kopro's queue against graphile-worker 0.17.3 (npm) on the
 # same private PostgreSQL 15 cluster (unix socket, fsync=off), in the same run:
 #   1. throughput draining N no-op jobs (default 200,000) with 2 worker
-#      processes: kopro (batched claims and completions) and graphile-worker
-#      with its local queue and batched completions ("batched") and without
-#      ("one commit per job");
+#      processes, each side "batched" (kopro: claims and completions of up to
+#      512 jobs; graphile-worker: its local queue of 500 and batched
+#      completions) and "unbatched", one commit per job (kopro --no-batch;
+#      graphile-worker without local queue or completion batching);
 #   2. enqueue -> start latency over L sequential jobs (default 1,000), both
 #      measured on the database clock: the job's handler inserts
 #      clock_timestamp() (kopro: test.record; graphile: an equivalent task);
@@ -47,20 +48,38 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }
 pct() { sort -n | awk '{ v[NR] = $1 } END { printf "p50 %.2f ms, p99 %.2f ms", v[int(NR * 0.50 + 0.5)], v[int(NR * 0.99 + 0.5)] }'; }
 
 echo "== throughput: $N no-op jobs, 2 worker processes x $C"
-q "insert into kopro.jobs (kind) select 'test.noop' from generate_series(1, $N)" >/dev/null
-t0=$(now)
-"$KOPRO_BIN/kopro-worker" run --once --concurrency "$C" --prune-after 0 2>/dev/null &
-"$KOPRO_BIN/kopro-worker" run --once --concurrency "$C" --prune-after 0 2>/dev/null &
-wait
-t1=$(now)
-echo "kopro             $(rate "$N" "$t0" "$t1") jobs/s ($(q "select count(*) from kopro.jobs where state = 'succeeded'") succeeded)"
+# Each side drains a table filled by one bulk INSERT just before, with no
+# ANALYZE in between (as after a real burst): planner statistics are stale.
+declare_rate() { # LABEL RATE: remember and print one throughput figure
+    eval "rate_$1=$2"
+}
+for mode in batched unbatched; do
+    flag=""
+    [ "$mode" = unbatched ] && flag="--no-batch"
+    q "truncate kopro.jobs" >/dev/null
+    q "insert into kopro.jobs (kind) select 'test.noop' from generate_series(1, $N)" >/dev/null
+    t0=$(now)
+    "$KOPRO_BIN/kopro-worker" run --once --concurrency "$C" --prune-after 0 $flag 2>/dev/null &
+    "$KOPRO_BIN/kopro-worker" run --once --concurrency "$C" --prune-after 0 $flag 2>/dev/null &
+    wait
+    t1=$(now)
+    r=$(rate "$N" "$t0" "$t1")
+    declare_rate "kopro_$mode" "$r"
+    echo "kopro    $mode $r jobs/s ($(q "select count(*) from kopro.jobs where state = 'succeeded'") succeeded)"
+done
 for mode in batched unbatched; do
     $G enqueue "$N" || exit 1
     t0=$(now)
     $G drain "$C" $mode & $G drain "$C" $mode &
     wait
     t1=$(now)
-    echo "graphile $mode $(rate "$N" "$t0" "$t1") jobs/s"
+    r=$(rate "$N" "$t0" "$t1")
+    declare_rate "graphile_$mode" "$r"
+    echo "graphile $mode $r jobs/s"
+done
+for mode in batched unbatched; do
+    eval "k=\$rate_kopro_$mode g=\$rate_graphile_$mode"
+    echo "ratio    $mode kopro/graphile $(awk -v k="$k" -v g="$g" 'BEGIN { printf "%.2f", k / g }')"
 done
 
 echo "== enqueue -> start latency, $L sequential jobs"
