@@ -13,7 +13,7 @@
 BUILD    ?= build
 ASAN_BUILD = $(BUILD)-asan
 CC       ?= cc
-PKGS      = libpq jansson gpgme libcurl libarchive cairo libmicrohttpd libsystemd libzstd zlib libdeflate libcrypto
+PKGS      = libpq jansson gpgme libcurl libarchive cairo freetype2 libmicrohttpd libsystemd libzstd zlib libdeflate libcrypto
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
 
