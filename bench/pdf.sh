@@ -35,7 +35,7 @@ fi
 inproc="n/a"
 if cc -std=c11 -D_GNU_SOURCE -O2 -I"$root/lib/include" $(pkg-config --cflags jansson libpq) \
     -o "$tmp/pdf_bench" "$root/bench/pdf_bench.c" "$build/libkopro.a" \
-    $(pkg-config --libs libpq jansson libcrypto libcurl cairo zlib libdeflate) -lhpdf -lm -lpthread 2>"$tmp/cc.err"; then
+    $(pkg-config --libs libpq jansson libcrypto libcurl cairo freetype2 zlib libdeflate) -lhpdf -lm -lpthread 2>"$tmp/cc.err"; then
     inproc=$("$tmp/pdf_bench" "$tmp/m.json" 50 | awk '{printf "%.2f", $1 / 1000}')
 else
     cat "$tmp/cc.err" >&2

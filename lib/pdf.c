@@ -8,7 +8,10 @@
 #include "kopro/fs.h"
 #include "kopro/i18n.h"
 
+#include <cairo-ft.h>
 #include <cairo.h>
+#include <ft2build.h>
+#include FT_FREETYPE_H
 #include <hpdf.h>
 #include <hpdf_encoder.h>
 #include <hpdf_list.h>
@@ -1225,11 +1228,68 @@ static int grow_pages(struct kopro_pdf *d)
 }
 
 /*
+ * The watermark's font is the bold font file the document embeds, opened by
+ * FreeType and handed to cairo (cairo-ft), not "DejaVu Sans Bold" looked up
+ * through fontconfig: initialising fontconfig (reading its XML configuration
+ * and cache) cost ~7 ms of CPU in every kopro-pdf process that made a draft,
+ * and the outline now comes from the same file whatever the system's font
+ * configuration. Faces are made once per process and font file, shared by
+ * threads (cairo locks a FreeType face while it uses it) and kept to the end
+ * of the process, since cairo's font caches may still refer to them. NULL
+ * (no face) falls back to cairo's toy font API.
+ */
+#define WM_FACES_MAX 4
+
+struct wm_face {
+    char *path;
+    struct stat st;
+    cairo_font_face_t *ff;
+};
+
+static pthread_mutex_t wm_mu = PTHREAD_MUTEX_INITIALIZER;
+static FT_Library wm_ft;
+static struct wm_face wm_faces[WM_FACES_MAX];
+static size_t wm_nfaces;
+
+static cairo_font_face_t *wm_font_face(const struct font_src *src)
+{
+    cairo_font_face_t *ff = NULL;
+    FT_Face face = NULL;
+    pthread_mutex_lock(&wm_mu);
+    for (size_t i = 0; i < wm_nfaces; i++) {
+        if (strcmp(wm_faces[i].path, src->path) == 0 && same_file(&wm_faces[i].st, &src->st)) {
+            ff = wm_faces[i].ff;
+            goto done;
+        }
+    }
+    if (wm_nfaces == WM_FACES_MAX || (wm_ft == NULL && FT_Init_FreeType(&wm_ft) != 0))
+        goto done;
+    if (FT_New_Face(wm_ft, src->path, 0, &face) != 0)
+        goto done;
+    ff = cairo_ft_font_face_create_for_ft_face(face, FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP);
+    wm_faces[wm_nfaces].path = strdup(src->path);
+    if (cairo_font_face_status(ff) != CAIRO_STATUS_SUCCESS || wm_faces[wm_nfaces].path == NULL) {
+        free(wm_faces[wm_nfaces].path);
+        wm_faces[wm_nfaces].path = NULL;
+        cairo_font_face_destroy(ff);
+        FT_Done_Face(face);
+        ff = NULL;
+        goto done;
+    }
+    wm_faces[wm_nfaces].st = src->st;
+    wm_faces[wm_nfaces].ff = ff;
+    wm_nfaces++;
+done:
+    pthread_mutex_unlock(&wm_mu);
+    return ff;
+}
+
+/*
  * The draft watermark is the outline of its text, computed once by cairo
- * (cairo_text_path with DejaVu Sans Bold through fontconfig) and drawn as a
- * filled vector path under the text of every page. Being a path and not text,
- * it stays out of the text layer: pdftotext, screen readers and copy-paste
- * give back the document's words only, and it costs a few KB.
+ * (cairo_text_path with the embedded bold font, see wm_font_face()) and drawn
+ * as a filled vector path under the text of every page. Being a path and not
+ * text, it stays out of the text layer: pdftotext, screen readers and
+ * copy-paste give back the document's words only, and it costs a few KB.
  */
 static int make_watermark(struct kopro_pdf *d)
 {
@@ -1244,7 +1304,14 @@ static int make_watermark(struct kopro_pdf *d)
 
     surf = cairo_recording_surface_create(CAIRO_CONTENT_ALPHA, NULL); /* unbounded: no clipping */
     cr = cairo_create(surf);
-    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    {
+        cairo_font_face_t *ff = wm_font_face(&d->ctx->src[1]);
+        if (ff != NULL)
+            cairo_set_font_face(cr, ff);
+        else
+            cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
+                                   CAIRO_FONT_WEIGHT_BOLD);
+    }
     cairo_set_font_size(cr, 100);
     cairo_text_extents(cr, d->watermark, &ext);
     size = ext.x_advance > 0 ? 100 * 0.8 * diag / ext.x_advance : 60;
