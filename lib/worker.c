@@ -1280,8 +1280,9 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
                 log_line("pruned %zu finished job(s) older than %ld s", total, o->prune_after_s);
             next_prune = t + (deleted == 10000 ? 1000 : 60000);
         }
-        /* Batch the successes: flush once a slot's worth is in, the oldest has
-         * waited FLUSH_MS, or nothing else is running. */
+        /* Batch the successes: flush at once with --no-batch, else once
+         * FLUSH_MAX are in, the oldest has waited FLUSH_MS, or nothing else is
+         * running or waiting. */
         if (w->ndone > 0 && (o->no_batch || w->ndone >= FLUSH_MAX ||
                              (busy_count(w) == 0 && w->npending == 0) ||
                              t - w->first_done_ms >= FLUSH_MS))
