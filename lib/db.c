@@ -63,16 +63,11 @@ static int code_for_state(const char *state)
     return KOPRO_ERROR;
 }
 
-int kopro_db_exec(PGconn *db, PGresult **out, const char *what, const char *sql, int nparams,
-                  const char *const *params)
+/* Check `res` (taken over): 0 and *out, or the error of kopro_db_exec(). */
+static int check_result(PGconn *db, PGresult *res, PGresult **out, const char *what)
 {
-    PGresult *res;
-    ExecStatusType st;
+    ExecStatusType st = PQresultStatus(res);
 
-    if (out != NULL)
-        *out = NULL;
-    res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
-    st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         char msg[512], state_copy[8];
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -92,6 +87,39 @@ int kopro_db_exec(PGconn *db, PGresult **out, const char *what, const char *sql,
     else
         PQclear(res);
     return 0;
+}
+
+int kopro_db_exec(PGconn *db, PGresult **out, const char *what, const char *sql, int nparams,
+                  const char *const *params)
+{
+    if (out != NULL)
+        *out = NULL;
+    return check_result(db, PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0), out,
+                        what);
+}
+
+int kopro_db_exec_prepared(PGconn *db, PGresult **out, const char *what, const char *name,
+                           const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res;
+    const char *state;
+
+    if (out != NULL)
+        *out = NULL;
+    if (PQtransactionStatus(db) != PQTRANS_IDLE)
+        return kopro_db_exec(db, out, what, sql, nparams, params);
+    res = PQexecPrepared(db, name, nparams, params, NULL, NULL, 0);
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state != NULL && strcmp(state, "26000") == 0) {
+        /* Not prepared on this session yet (new or reset connection). */
+        PQclear(res);
+        res = PQprepare(db, name, sql, nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            return check_result(db, res, NULL, what);
+        PQclear(res);
+        res = PQexecPrepared(db, name, nparams, params, NULL, NULL, 0);
+    }
+    return check_result(db, res, out, what);
 }
 
 int kopro_db_begin(PGconn *db)

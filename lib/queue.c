@@ -152,8 +152,8 @@ int kopro_queue_claim(struct kopro_queue_job **jobs_out, size_t *n_out, PGconn *
     params[1] = lease_str;
     params[2] = max_s;
     params[3] = kinds != NULL ? (kl.data != NULL ? kl.data : "") : NULL;
-    rc = kopro_db_exec(
-        db, &res, "claiming jobs",
+    rc = kopro_db_exec_prepared(
+        db, &res, "claiming jobs", "kopro_queue_claim",
         "WITH c AS ("
         " SELECT id FROM kopro.jobs"
         "  WHERE state IN ('queued', 'failed') AND run_at <= now()"
@@ -368,7 +368,7 @@ int kopro_queue_heartbeat(size_t *renewed_out, PGconn *db, const char *worker_id
     params[1] = lease_str;
     params[2] = idl.data;
     params[3] = atl.data;
-    rc = kopro_db_exec(db, &res, "renewing leases",
+    rc = kopro_db_exec_prepared(db, &res, "renewing leases", "kopro_queue_heartbeat",
                        "UPDATE kopro.jobs j SET locked_until = now() + make_interval(secs => "
                        "$2::int), updated_at = now()"
                        " FROM unnest($3::uuid[], $4::int[]) AS t(id, attempt)"

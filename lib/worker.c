@@ -925,7 +925,7 @@ static void flush_done(struct worker *w)
     params[0] = w->worker_id;
     params[1] = text;
     if (text == NULL ||
-        kopro_db_exec(w->db, &res, "recording finished jobs",
+        kopro_db_exec_prepared(w->db, &res, "recording finished jobs", "kopro_worker_flush",
                       "UPDATE kopro.jobs j SET state = 'succeeded', result = t.result,"
                       " locked_until = NULL, finished_at = now(), updated_at = now()"
                       " FROM jsonb_to_recordset($2::jsonb) AS t(id uuid, attempt int, result jsonb)"

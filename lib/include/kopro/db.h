@@ -1,6 +1,6 @@
 /*
  * kopro/db.h — thin helpers over libpq. All SQL is parameterised
- * (PQexecParams); no helper here builds SQL from values.
+ * (PQexecParams, PQexecPrepared); no helper here builds SQL from values.
  */
 #ifndef KOPRO_DB_H
 #define KOPRO_DB_H
@@ -31,6 +31,23 @@ int kopro_db_connect(PGconn **out, const char *conninfo, const char *app);
  */
 int kopro_db_exec(PGconn *db, PGresult **out, const char *what, const char *sql, int nparams,
                   const char *const *params);
+
+/*
+ * Like kopro_db_exec(), as the prepared statement `name` (a constant naming
+ * this `sql`, unique among the connection's statements): prepared on first
+ * use on this session (PQprepare), then only executed (PQexecPrepared), so a
+ * statement run thousands of times is parsed and planned once per
+ * connection instead of at every call. A reset connection loses its prepared
+ * statements; the SQLSTATE 26000 of the next call prepares it again. Inside
+ * a transaction block it runs unprepared (kopro_db_exec()), since that
+ * SQLSTATE 26000 would abort the transaction.
+ * Returns as kopro_db_exec(); a failed PQprepare (a SQL error in `sql`)
+ * returns its error the same way. `out` as kopro_db_exec().
+ * Source: https://www.postgresql.org/docs/15/libpq-exec.html (PQprepare,
+ * PQexecPrepared), https://www.postgresql.org/docs/15/sql-prepare.html
+ */
+int kopro_db_exec_prepared(PGconn *db, PGresult **out, const char *what, const char *name,
+                           const char *sql, int nparams, const char *const *params);
 
 /* BEGIN / COMMIT / ROLLBACK. Errors as kopro_db_exec(). ROLLBACK never fails loudly. */
 int kopro_db_begin(PGconn *db);
