@@ -608,7 +608,8 @@ static void batch_exec(struct batcher *b, struct enq_item *const *items, size_t 
             if (rc != 0)
                 break;
         }
-        rc = kopro_db_exec(b->db, &res, "kopro.enqueue_many", BATCH_SQL, 1, params);
+        rc = kopro_db_exec_prepared(b->db, &res, "kopro.enqueue_many", "kopro_api_enqueue_many",
+                                    BATCH_SQL, 1, params);
         if (rc != KOPRO_EUNAVAIL)
             break; /* a lost connection is retried once on a new one */
     }

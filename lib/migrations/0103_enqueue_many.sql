@@ -11,18 +11,23 @@
 -- go through kopro.enqueue(), which resolves the key.
 CREATE FUNCTION kopro.enqueue_many(p_jobs jsonb)
 RETURNS TABLE (n bigint, id uuid)
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: its plan is cached for the session, where a SQL
+    -- function with a data-modifying WITH is planned again at every call.
+    RETURN QUERY
     WITH t AS MATERIALIZED (
         SELECT e.n, gen_random_uuid() AS id, e.j
           FROM jsonb_array_elements(p_jobs) WITH ORDINALITY AS e(j, n)),
     ins AS (
-        INSERT INTO kopro.jobs (id, kind, payload, organization_id, max_attempts, created_by)
+        INSERT INTO kopro.jobs AS x (id, kind, payload, organization_id, max_attempts, created_by)
         SELECT t.id, t.j->>'kind', coalesce(t.j->'payload', '{}'::jsonb),
                (t.j->>'organization_id')::uuid, coalesce(k.max_attempts, 25),
                (t.j->>'created_by')::uuid
           FROM t LEFT JOIN kopro.job_kinds k ON k.kind = t.j->>'kind'
         RETURNING 1)
     SELECT t.n, t.id FROM t ORDER BY t.n;
+END
 $$;
 COMMENT ON FUNCTION kopro.enqueue_many(jsonb) IS
     'Enqueue many jobs without a unique key in one INSERT (one NOTIFY): '
