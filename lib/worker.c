@@ -89,6 +89,7 @@ struct worker {
     struct kopro_queue_job *pending; /* claimed, not yet dispatched (FIFO) */
     size_t npending;
     size_t pending_cap;
+    struct kopro_queue_job *pending_buf; /* allocation; pending points into it */
     struct done_job *done; /* successes to record (flush_done) */
     size_t ndone;
     int64_t first_done_ms; /* when the oldest of them arrived */
@@ -821,15 +822,23 @@ static void pending_push(struct worker *w, struct kopro_queue_job *jobs, size_t 
 {
     if (n == 0)
         return;
+    if (w->pending_buf != NULL && w->pending != w->pending_buf &&
+        (size_t)(w->pending - w->pending_buf) + w->npending + n > w->pending_cap) {
+        /* Move what is left to the front (taking from the front only advances
+         * the pointer: no copy of the whole list for each job started). */
+        memmove(w->pending_buf, w->pending, w->npending * sizeof(*w->pending));
+        w->pending = w->pending_buf;
+    }
     if (w->npending + n > w->pending_cap) {
         size_t cap = (w->npending + n) * 2;
-        struct kopro_queue_job *p = realloc(w->pending, cap * sizeof(*p));
+        struct kopro_queue_job *p = realloc(w->pending_buf, cap * sizeof(*p));
         if (p == NULL) {
             /* Out of memory: the leases expire and the jobs are rescued. */
             for (size_t i = 0; i < n; i++)
                 job_clear(&jobs[i]);
             return;
         }
+        w->pending_buf = p;
         w->pending = p;
         w->pending_cap = cap;
     }
@@ -896,8 +905,9 @@ static void dispatch_pending(struct worker *w)
         if (s->busy)
             continue;
         j = w->pending[0];
-        memmove(w->pending, w->pending + 1, (w->npending - 1) * sizeof(*w->pending));
-        w->npending--;
+        w->pending++;
+        if (--w->npending == 0)
+            w->pending = w->pending_buf;
         dispatch(w, s, &j);
     }
 }
@@ -1010,6 +1020,7 @@ static void release_all(struct worker *w, const char *reason)
         job_clear(&w->pending[i]);
     }
     w->npending = 0;
+    w->pending = w->pending_buf;
 }
 
 static void write_metrics(struct worker *w)
@@ -1230,6 +1241,7 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
                 job_clear(&w->pending[i]);
             }
             w->npending = 0;
+            w->pending = w->pending_buf;
         }
         if (w->stopping) {
             flush_done(w);
@@ -1396,7 +1408,7 @@ done:
         }
         for (size_t i = 0; i < w->npending; i++)
             job_clear(&w->pending[i]);
-        free(w->pending);
+        free(w->pending_buf);
         for (size_t i = 0; i < w->ndone; i++) {
             job_clear(&w->done[i].job);
             json_decref(w->done[i].result);
