@@ -10,7 +10,8 @@
 #      measured on the database clock: the job's handler inserts
 #      clock_timestamp() (kopro: test.record; graphile: an equivalent task);
 #   3. idle CPU and RSS of one worker over IDLE_S seconds.
-# usage: bench/queue.sh BUILD   (env: N=200000 C=4 L=1000 IDLE_S=10)
+# usage: bench/queue.sh BUILD   (env: N=200000 C=4 L=1000 IDLE_S=10 ROUNDS=3
+#                                      UNBATCHED_ROUNDS=1)
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 KT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +24,8 @@ N=${N:-200000}
 C=${C:-4}
 L=${L:-1000}
 IDLE_S=${IDLE_S:-10}
+ROUNDS=${ROUNDS:-3}
+UNBATCHED_ROUNDS=${UNBATCHED_ROUNDS:-1}
 NODE_DIR="$BUILD/bench-node"
 
 command -v node >/dev/null || { echo "bench/queue: node is missing"; exit 1; }
@@ -50,36 +53,51 @@ pct() { sort -n | awk '{ v[NR] = $1 } END { printf "p50 %.2f ms, p99 %.2f ms", v
 echo "== throughput: $N no-op jobs, 2 worker processes x $C"
 # Each side drains a table filled by one bulk INSERT just before, with no
 # ANALYZE in between (as after a real burst): planner statistics are stale.
-declare_rate() { # LABEL RATE: remember and print one throughput figure
-    eval "rate_$1=$2"
-}
-for mode in batched unbatched; do
-    flag=""
-    [ "$mode" = unbatched ] && flag="--no-batch"
+# Before each timed drain: no dead rows of the previous run left for
+# autovacuum to clean up during this one, and no checkpoint due.
+settle() {
     q "truncate kopro.jobs" >/dev/null
+    q "vacuum" >/dev/null 2>&1
+    q "checkpoint" >/dev/null
+}
+kopro_drain() { # MODE: prints jobs/s
+    flag=""
+    [ "$1" = unbatched ] && flag="--no-batch"
+    settle
     q "insert into kopro.jobs (kind) select 'test.noop' from generate_series(1, $N)" >/dev/null
     t0=$(now)
     "$KOPRO_BIN/kopro-worker" run --once --concurrency "$C" --prune-after 0 $flag 2>/dev/null &
     "$KOPRO_BIN/kopro-worker" run --once --concurrency "$C" --prune-after 0 $flag 2>/dev/null &
     wait
     t1=$(now)
-    r=$(rate "$N" "$t0" "$t1")
-    declare_rate "kopro_$mode" "$r"
-    echo "kopro    $mode $r jobs/s ($(q "select count(*) from kopro.jobs where state = 'succeeded'") succeeded)"
-done
-for mode in batched unbatched; do
+    ok=$(q "select count(*) from kopro.jobs where state = 'succeeded'")
+    [ "$ok" = "$N" ] || echo "kopro: only $ok of $N jobs succeeded" >&2
+    rate "$N" "$t0" "$t1"
+}
+graphile_drain() { # MODE: prints jobs/s
+    settle
     $G enqueue "$N" || exit 1
     t0=$(now)
-    $G drain "$C" $mode & $G drain "$C" $mode &
+    $G drain "$C" "$1" & $G drain "$C" "$1" &
     wait
     t1=$(now)
-    r=$(rate "$N" "$t0" "$t1")
-    declare_rate "graphile_$mode" "$r"
-    echo "graphile $mode $r jobs/s"
-done
+    rate "$N" "$t0" "$t1"
+}
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# Rounds alternate the two sides (A B A B ...), so that a drift of the
+# machine's speed touches both; the medians are compared.
 for mode in batched unbatched; do
-    eval "k=\$rate_kopro_$mode g=\$rate_graphile_$mode"
-    echo "ratio    $mode kopro/graphile $(awk -v k="$k" -v g="$g" 'BEGIN { printf "%.2f", k / g }')"
+    rounds=$ROUNDS
+    [ "$mode" = unbatched ] && rounds=$UNBATCHED_ROUNDS
+    ks="" gs=""
+    for r in $(seq "$rounds"); do
+        k=$(kopro_drain $mode)
+        g=$(graphile_drain $mode)
+        echo "round $r $mode: kopro $k jobs/s, graphile $g jobs/s"
+        ks="$ks $k" gs="$gs $g"
+    done
+    k=$(echo "$ks" | median) g=$(echo "$gs" | median)
+    echo "$mode (median of $rounds): kopro $k jobs/s, graphile-worker $g jobs/s, ratio $(awk -v k="$k" -v g="$g" 'BEGIN { printf "%.2f", k / g }')"
 done
 
 echo "== enqueue -> start latency, $L sequential jobs"
