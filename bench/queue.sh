@@ -101,6 +101,7 @@ for mode in batched unbatched; do
 done
 
 echo "== enqueue -> start latency, $L sequential jobs"
+settle
 "$KOPRO_BIN/kopro-worker" run --concurrency 1 --poll-ms 1000 2>/dev/null &
 wk=$!
 sleep 1
@@ -108,6 +109,7 @@ sleep 1
 $G kopro-latency "$L" >"$KT_TMP/kopro.lat" || exit 1
 kill -TERM $wk; wait $wk
 echo "kopro    $(pct <"$KT_TMP/kopro.lat")"
+settle
 $G latency "$L" >"$KT_TMP/g.lat" || exit 1
 echo "graphile $(pct <"$KT_TMP/g.lat")"
 
