@@ -486,6 +486,8 @@ static void child_main(struct worker *w, int in_fd, int out_fd)
         if (fd != in_fd && fd != out_fd)
             close(fd);
     child_limits(w->o);
+    /* Connect now, while no job waits; a failure is retried at each job. */
+    (void)child_ensure_db(&db, w->o);
     msg = malloc(MSG_MAX_BYTES + 1);
     if (msg == NULL)
         _exit(70);
@@ -810,6 +812,30 @@ static void dispatch(struct worker *w, struct slot *s, struct kopro_queue_job *j
     job_clear(j);
 }
 
+/*
+ * Replace, while idle, each child that has run its --jobs-per-child share (it
+ * exits after its last report): the fork and the new child's connection
+ * happen now, not in front of the next job's start.
+ */
+static void renew_children(struct worker *w)
+{
+    for (int i = 0; i < w->o->concurrency; i++) {
+        struct slot *s = &w->slots[i];
+        int status = 0;
+
+        if (s->busy || s->pid <= 0 || s->jobs_done < w->o->jobs_per_child)
+            continue;
+        if (waitpid(s->pid, &status, 0) == s->pid)
+            slot_reaped(w, s, status);
+        else {
+            slot_close(s);
+            s->pid = 0;
+        }
+        if (slot_spawn(w, s) != 0)
+            log_line("cannot start a job process: %s", kopro_error_last());
+    }
+}
+
 static int busy_count(const struct worker *w)
 {
     int n = 0;
@@ -865,24 +891,29 @@ static int prefetch_target(const struct worker *w)
     return t > PREFETCH_MAX ? PREFETCH_MAX : (int)t;
 }
 
-static void claim_more(struct worker *w)
+/* How many jobs to claim now (0: none, the slots and the prefetch are full). */
+static int claim_wanted(const struct worker *w)
 {
-    struct kopro_queue_job *jobs = NULL;
-    size_t n = 0;
-    int c = w->o->concurrency;
-    int free_slots = c - busy_count(w) - (int)w->npending;
+    int free_slots = w->o->concurrency - busy_count(w) - (int)w->npending;
     /* Claim ahead (prefetch) only while jobs are short, so that long jobs are
      * never held back in one worker while another one idles. */
     int target = prefetch_target(w);
-    int want;
-    int rc;
 
     if (free_slots < 0)
         free_slots = 0;
     /* Refill in batches: wait until the prefetch is half used. */
     if (free_slots == 0 && (int)w->npending > target / 2)
-        return;
-    want = free_slots + (target > (int)w->npending ? target - (int)w->npending : 0);
+        return 0;
+    return free_slots + (target > (int)w->npending ? target - (int)w->npending : 0);
+}
+
+static void claim_more(struct worker *w)
+{
+    struct kopro_queue_job *jobs = NULL;
+    size_t n = 0;
+    int want = claim_wanted(w);
+    int rc;
+
     if (want <= 0)
         return;
     rc = kopro_queue_claim(&jobs, &n, w->db, w->worker_id, w->o->kinds, (size_t)want,
@@ -1302,8 +1333,10 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
             flush_done(w);
         if (!w->stopping && w->maybe_more)
             claim_more(w);
-        if (!w->stopping)
+        if (!w->stopping) {
+            renew_children(w);
             dispatch_pending(w);
+        }
         if (o->once && !w->stopping && busy_count(w) == 0 && w->npending == 0 && !w->maybe_more)
             break;
         t = now_ms();
@@ -1342,6 +1375,11 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
             wake = w->stop_deadline_ms;
         if (w->ndone > 0 && w->first_done_ms + FLUSH_MS < wake)
             wake = w->first_done_ms + FLUSH_MS;
+        /* A notification that libpq read during a claim or a completion is
+         * already off the socket: poll() would not wake for it, and the job
+         * would wait for the next poll (--poll-ms). Claim again at once. */
+        if (w->maybe_more && !w->stopping && claim_wanted(w) > 0)
+            wake = t;
         for (int i = 0; i < o->concurrency; i++)
             if (w->slots[i].busy && !w->slots[i].timed_out && w->slots[i].deadline_ms < wake)
                 wake = w->slots[i].deadline_ms;
