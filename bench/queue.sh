@@ -11,7 +11,9 @@
 #      clock_timestamp() (kopro: test.record; graphile: an equivalent task);
 #   3. idle CPU and RSS of one worker over IDLE_S seconds.
 # usage: bench/queue.sh BUILD   (env: N=200000 C=4 L=1000 IDLE_S=10 ROUNDS=3
-#                                      UNBATCHED_ROUNDS=1)
+#                                      UNBATCHED_ROUNDS=1 ANALYZE=0)
+# ANALYZE=1 runs ANALYZE after each bulk insert: both sides then plan with
+# fresh statistics (graphile-worker's plans depend on them; kopro's do not).
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 KT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +28,7 @@ L=${L:-1000}
 IDLE_S=${IDLE_S:-10}
 ROUNDS=${ROUNDS:-3}
 UNBATCHED_ROUNDS=${UNBATCHED_ROUNDS:-1}
+ANALYZE=${ANALYZE:-0}
 NODE_DIR="$BUILD/bench-node"
 
 command -v node >/dev/null || { echo "bench/queue: node is missing"; exit 1; }
@@ -51,8 +54,8 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }
 pct() { sort -n | awk '{ v[NR] = $1 } END { printf "p50 %.2f ms, p99 %.2f ms", v[int(NR * 0.50 + 0.5)], v[int(NR * 0.99 + 0.5)] }'; }
 
 echo "== throughput: $N no-op jobs, 2 worker processes x $C"
-# Each side drains a table filled by one bulk INSERT just before, with no
-# ANALYZE in between (as after a real burst): planner statistics are stale.
+# Each side drains a table filled by one bulk INSERT just before, by default
+# with no ANALYZE in between (as after a real burst): statistics are stale.
 # Before each timed drain: no dead rows of the previous run left for
 # autovacuum to clean up during this one, and no checkpoint due.
 settle() {
@@ -65,6 +68,7 @@ kopro_drain() { # MODE: prints jobs/s
     [ "$1" = unbatched ] && flag="--no-batch"
     settle
     q "insert into kopro.jobs (kind) select 'test.noop' from generate_series(1, $N)" >/dev/null
+    [ "$ANALYZE" = 1 ] && q "analyze" >/dev/null
     t0=$(now)
     "$KOPRO_BIN/kopro-worker" run --once --concurrency "$C" --prune-after 0 $flag 2>/dev/null &
     "$KOPRO_BIN/kopro-worker" run --once --concurrency "$C" --prune-after 0 $flag 2>/dev/null &
@@ -77,6 +81,7 @@ kopro_drain() { # MODE: prints jobs/s
 graphile_drain() { # MODE: prints jobs/s
     settle
     $G enqueue "$N" || exit 1
+    [ "$ANALYZE" = 1 ] && q "analyze" >/dev/null
     t0=$(now)
     $G drain "$C" "$1" & $G drain "$C" "$1" &
     wait
@@ -89,6 +94,7 @@ median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[in
 for mode in batched unbatched; do
     rounds=$ROUNDS
     [ "$mode" = unbatched ] && rounds=$UNBATCHED_ROUNDS
+    [ "$rounds" -ge 1 ] || continue
     ks="" gs=""
     for r in $(seq "$rounds"); do
         k=$(kopro_drain $mode)
