@@ -69,6 +69,29 @@ kt_psql() {
     psql -X -q -v ON_ERROR_STOP=1 "$@"
 }
 
+# A throwaway database $1 with kopro's schema only (kopro-worker migrate), for
+# queue and worker tests: exports KOPRO_DATABASE_URL for it and
+# KOPRO_ENABLE_TEST_JOBS=1. kt_wait_sql then polls it.
+kt_queue_db() {
+    KT_QDB=$1
+    kt_psql -d postgres -c "drop database if exists $1" -c "create database $1" >/dev/null 2>&1 || return 1
+    KOPRO_DATABASE_URL=$(kt_db_url "$1")
+    export KOPRO_DATABASE_URL KOPRO_ENABLE_TEST_JOBS=1
+    "$KOPRO_BIN/kopro-worker" migrate >/dev/null
+}
+
+# Wait until the SQL boolean expression $1 is true in the kt_queue_db database,
+# polling every 0.1 s, at most $2 polls (default 300). Returns 1 on timeout.
+kt_wait_sql() {
+    kt_n=0
+    while [ $kt_n -lt "${2:-300}" ]; do
+        [ "$(kt_psql -d "$KT_QDB" -tAc "select ($1)")" = t ] && return 0
+        sleep 0.1
+        kt_n=$((kt_n + 1))
+    done
+    return 1
+}
+
 # Create database $1 holding the KoproGo fixture schema and the seeded data
 # (seed ${2:-42}, size ${3:-1}), plus kopro's own schema (kopro-worker migrate).
 kt_fixture_db() {

@@ -9,11 +9,8 @@
 kt_pg_start || exit 1
 
 DB=kq_isolation
-kt_psql -d postgres -c "drop database if exists $DB" -c "create database $DB" >/dev/null 2>&1 || exit 1
-export KOPRO_DATABASE_URL KOPRO_ENABLE_TEST_JOBS=1
-KOPRO_DATABASE_URL=$(kt_db_url $DB)
+kt_queue_db $DB || exit 1
 q() { kt_psql -d $DB -tAc "$1"; }
-"$KOPRO_BIN/kopro-worker" migrate >/dev/null || exit 1
 
 Q="$KOPRO_BIN/kopro-queue"
 segv=$("$Q" enqueue test.crash --payload '{"how":"segv"}')

@@ -8,21 +8,9 @@
 kt_pg_start || exit 1
 
 DB=kq_reconnect
-kt_psql -d postgres -c "drop database if exists $DB" -c "create database $DB" >/dev/null 2>&1 || exit 1
-export KOPRO_DATABASE_URL KOPRO_ENABLE_TEST_JOBS=1
-KOPRO_DATABASE_URL=$(kt_db_url $DB)
+kt_queue_db $DB || exit 1
 q() { kt_psql -d $DB -tAc "$1"; }
-"$KOPRO_BIN/kopro-worker" migrate >/dev/null || exit 1
 
-wait_for() {
-    n=0
-    while [ $n -lt "${2:-300}" ]; do
-        [ "$(q "select ($1)")" = t ] && return 0
-        sleep 0.1
-        n=$((n + 1))
-    done
-    return 1
-}
 kill_sessions() {
     q "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = '$DB' and application_name like 'kopro-worker%'"
 }
@@ -34,12 +22,12 @@ for mode in batched no-batch; do
     "$KOPRO_BIN/kopro-worker" run --concurrency 2 --poll-ms 200 $flag 2>"$KT_TMP/$mode.log" &
     w=$!
     q "insert into kopro.jobs (kind) select 'test.noop' from generate_series(1, 50)" >/dev/null
-    kt_check "$mode: the first 50 jobs succeed" wait_for "(select count(*) = 50 from kopro.jobs where state = 'succeeded')"
+    kt_check "$mode: the first 50 jobs succeed" kt_wait_sql "(select count(*) = 50 from kopro.jobs where state = 'succeeded')"
     killed=$(kill_sessions)
     kt_check "$mode: the worker's sessions were killed ($killed)" test "$killed" -ge 1
     sleep 0.5
     q "insert into kopro.jobs (kind) select 'test.noop' from generate_series(1, 50)" >/dev/null
-    kt_check "$mode: after reconnecting it runs the next 50" wait_for "(select count(*) = 100 from kopro.jobs where state = 'succeeded')"
+    kt_check "$mode: after reconnecting it runs the next 50" kt_wait_sql "(select count(*) = 100 from kopro.jobs where state = 'succeeded')"
     kt_check "$mode: the log says it reconnected" grep -q "database connection re-established" "$KT_TMP/$mode.log"
     kt_check "$mode: the daemon is still running" kill -0 $w
     kill -TERM $w

@@ -7,29 +7,15 @@
 kt_pg_start || exit 1
 
 DB=kq_shutdown
-kt_psql -d postgres -c "drop database if exists $DB" -c "create database $DB" >/dev/null 2>&1 || exit 1
-export KOPRO_DATABASE_URL KOPRO_ENABLE_TEST_JOBS=1
-KOPRO_DATABASE_URL=$(kt_db_url $DB)
+kt_queue_db $DB || exit 1
 q() { kt_psql -d $DB -tAc "$1"; }
 Q="$KOPRO_BIN/kopro-queue"
-"$KOPRO_BIN/kopro-worker" migrate >/dev/null || exit 1
-
-# wait_for SQL-condition [tenths of a second]
-wait_for() {
-    n=0
-    while [ $n -lt "${2:-300}" ]; do
-        [ "$(q "select ($1)")" = t ] && return 0
-        sleep 0.1
-        n=$((n + 1))
-    done
-    return 1
-}
 
 echo "== a job that finishes within the grace period"
 short=$("$Q" enqueue test.sleep --payload '{"ms":1500}')
 "$KOPRO_BIN/kopro-worker" run --concurrency 1 --grace 20 --poll-ms 200 2>"$KT_TMP/w1.log" &
 w=$!
-kt_check "the job starts" wait_for "(select state = 'running' from kopro.jobs where id = '$short')"
+kt_check "the job starts" kt_wait_sql "(select state = 'running' from kopro.jobs where id = '$short')"
 later=$("$Q" enqueue test.noop)
 kill -TERM $w
 wait $w
@@ -64,8 +50,8 @@ kt_expect_exit "no database: exit 1 and no READY=1" 1 env NOTIFY_SOCKET="$KT_TMP
 NOTIFY_SOCKET="$KT_TMP/notify.sock" WATCHDOG_USEC=400000 \
     sh -c 'WATCHDOG_PID=$$ exec "$0" run --concurrency 1 --grace 1 --poll-ms 200' "$KOPRO_BIN/kopro-worker" 2>"$KT_TMP/w2.log" &
 w=$!
-kt_check "the long job starts" wait_for "(select state = 'running' from kopro.jobs where id = '$long')"
-kt_check "the next one is claimed ahead (prefetch) or still queued" wait_for "(select state in ('running', 'queued') from kopro.jobs where id = '$next')"
+kt_check "the long job starts" kt_wait_sql "(select state = 'running' from kopro.jobs where id = '$long')"
+kt_check "the next one is claimed ahead (prefetch) or still queued" kt_wait_sql "(select state in ('running', 'queued') from kopro.jobs where id = '$next')"
 kill -TERM $w
 wait $w
 kt_check "exit 0 after the grace period" test $? = 0

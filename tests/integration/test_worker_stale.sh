@@ -7,30 +7,18 @@
 kt_pg_start || exit 1
 
 DB=kq_stale
-kt_psql -d postgres -c "drop database if exists $DB" -c "create database $DB" >/dev/null 2>&1 || exit 1
-export KOPRO_DATABASE_URL KOPRO_ENABLE_TEST_JOBS=1
-KOPRO_DATABASE_URL=$(kt_db_url $DB)
+kt_queue_db $DB || exit 1
 q() { kt_psql -d $DB -tAc "$1"; }
-"$KOPRO_BIN/kopro-worker" migrate >/dev/null || exit 1
 q "create schema kopro_test; create table kopro_test.records (job_id uuid, attempt int, pid int, at timestamptz default clock_timestamp())" >/dev/null
 
-wait_for() {
-    n=0
-    while [ $n -lt "${2:-300}" ]; do
-        [ "$(q "select ($1)")" = t ] && return 0
-        sleep 0.1
-        n=$((n + 1))
-    done
-    return 1
-}
 
 job=$("$KOPRO_BIN/kopro-queue" enqueue test.record --payload '{"sleep_ms":3000}')
 "$KOPRO_BIN/kopro-worker" run --worker-id stale-A --lease 2 --concurrency 1 --poll-ms 200 2>"$KT_TMP/a.log" &
 a=$!
-kt_check "worker A runs attempt 1" wait_for "(select state = 'running' and locked_by = 'stale-A' from kopro.jobs where id = '$job')"
+kt_check "worker A runs attempt 1" kt_wait_sql "(select state = 'running' and locked_by = 'stale-A' from kopro.jobs where id = '$job')"
 child=$(pgrep -P $a)
 kill -STOP $a $child
-kt_check "A's lease expires while it is frozen" wait_for "(select locked_until < now() from kopro.jobs where id = '$job')" 100
+kt_check "A's lease expires while it is frozen" kt_wait_sql "(select locked_until < now() from kopro.jobs where id = '$job')" 100
 "$KOPRO_BIN/kopro-worker" run --worker-id stale-B --once --lease 30 2>"$KT_TMP/b.log"
 kt_check "worker B rescued the job and completed attempt 2" test "$(q "select state || ':' || attempts || ':' || locked_by from kopro.jobs where id = '$job'")" = "succeeded:2:stale-B"
 kt_check "the rescue is in the job's errors" test "$(q "select (errors->0->>'attempt') || ':' || (errors->0->>'rescued') || ':' || (errors->0->>'worker') from kopro.jobs where id = '$job'")" = "1:true:stale-A"
