@@ -62,6 +62,13 @@ const char *kopro_doc__join_owners(struct doc_ctx *c, const struct kopro_assembl
 /* Title and the table of building, date, place, type, officers. */
 void kopro_doc__meeting_header(struct doc_ctx *c, const struct kopro_assembly *a, const char *title);
 
+/* Open a block kept on one page (kopro_pdf_keep_begin) with the signatures
+ * heading, the template text `intro_key` and the president's and secretary's
+ * signature lines ("unknown_officer" for a missing name). The caller may add
+ * lines and closes the block with kopro_pdf_keep_end(). */
+void kopro_doc__officer_signatures(struct doc_ctx *c, const struct kopro_assembly *a,
+                                   const char *intro_key);
+
 /* One resolution: majority, tally table, caps, outcome, names; with_chart adds
  * the pour/contre/abstention chart of kopro_doc__vote_chart(). */
 void kopro_doc__resolution(struct doc_ctx *c, const struct kopro_assembly *a,

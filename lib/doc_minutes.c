@@ -335,35 +335,35 @@ void kopro_doc__resolution(struct doc_ctx *c, const struct kopro_assembly *a,
     kopro_doc__check(c, kopro_pdf_space(c->pdf, 6));
 }
 
-static void signatures(struct doc_ctx *c, const struct kopro_assembly *a,
-                       const struct kopro_legal_result *r)
+/* One signature line: the template `key` with {name}. */
+static void signature(struct doc_ctx *c, const char *key, const char *name)
+{
+    const char *kv[] = {"name", name, NULL};
+    const char *s = kopro_doc__fmt(c, key, kv);
+    if (c->rc == 0)
+        kopro_doc__check(c, kopro_pdf_signature(c->pdf, s));
+}
+
+void kopro_doc__officer_signatures(struct doc_ctx *c, const struct kopro_assembly *a,
+                                   const char *intro_key)
 {
     const char *blank = kopro_i18n_s(c->t, "unknown_officer");
     /* the heading and the intro stay with the lines they announce */
     if (c->rc == 0)
         kopro_doc__check(c, kopro_pdf_keep_begin(c->pdf));
     kopro_doc__text(c, KOPRO_PDF_H2, kopro_i18n_s(c->t, "h_signatures"));
-    kopro_doc__text(c, KOPRO_PDF_SMALL, kopro_i18n_s(c->t, "signatures_intro"));
-    {
-        const char *kv[] = {"name", a->meeting.president_name ? a->meeting.president_name : blank,
-                            NULL};
-        const char *s = kopro_doc__fmt(c, "sig_president", kv);
-        if (c->rc == 0)
-            kopro_doc__check(c, kopro_pdf_signature(c->pdf, s));
-    }
-    {
-        const char *kv[] = {"name", a->meeting.secretary_name ? a->meeting.secretary_name : blank,
-                            NULL};
-        const char *s = kopro_doc__fmt(c, "sig_secretary", kv);
-        if (c->rc == 0)
-            kopro_doc__check(c, kopro_pdf_signature(c->pdf, s));
-    }
+    kopro_doc__text(c, KOPRO_PDF_SMALL, kopro_i18n_s(c->t, intro_key));
+    signature(c, "sig_president", a->meeting.president_name ? a->meeting.president_name : blank);
+    signature(c, "sig_secretary", a->meeting.secretary_name ? a->meeting.secretary_name : blank);
+}
+
+static void signatures(struct doc_ctx *c, const struct kopro_assembly *a,
+                       const struct kopro_legal_result *r)
+{
+    kopro_doc__officer_signatures(c, a, "signatures_intro");
     for (size_t i = 0; i < r->n_signatories && c->rc == 0; i++) {
         const struct kopro_legal_signatory *sg = &r->signatories[i];
-        const char *kv[] = {"name", sg->name ? sg->name : "?", NULL};
-        const char *s = kopro_doc__fmt(c, sg->is_proxy_holder ? "sig_proxy" : "sig_owner", kv);
-        if (c->rc == 0)
-            kopro_doc__check(c, kopro_pdf_signature(c->pdf, s));
+        signature(c, sg->is_proxy_holder ? "sig_proxy" : "sig_owner", sg->name ? sg->name : "?");
     }
     if (c->rc == 0)
         kopro_doc__check(c, kopro_pdf_keep_end(c->pdf));

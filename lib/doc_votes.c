@@ -93,31 +93,6 @@ done:
     kopro_buf_free(&png);
 }
 
-static void officer_signatures(struct doc_ctx *c, const struct kopro_assembly *a)
-{
-    const char *blank = kopro_i18n_s(c->t, "unknown_officer");
-    if (c->rc == 0)
-        kopro_doc__check(c, kopro_pdf_keep_begin(c->pdf));
-    kopro_doc__text(c, KOPRO_PDF_H2, kopro_i18n_s(c->t, "h_signatures"));
-    kopro_doc__text(c, KOPRO_PDF_SMALL, kopro_i18n_s(c->t, "certify"));
-    {
-        const char *kv[] = {"name", a->meeting.president_name ? a->meeting.president_name : blank,
-                            NULL};
-        const char *s = kopro_doc__fmt(c, "sig_president", kv);
-        if (c->rc == 0)
-            kopro_doc__check(c, kopro_pdf_signature(c->pdf, s));
-    }
-    {
-        const char *kv[] = {"name", a->meeting.secretary_name ? a->meeting.secretary_name : blank,
-                            NULL};
-        const char *s = kopro_doc__fmt(c, "sig_secretary", kv);
-        if (c->rc == 0)
-            kopro_doc__check(c, kopro_pdf_signature(c->pdf, s));
-    }
-    if (c->rc == 0)
-        kopro_doc__check(c, kopro_pdf_keep_end(c->pdf));
-}
-
 int kopro_doc_votes(struct kopro_doc_output *out, const struct kopro_assembly *a,
                     const struct kopro_doc_options *opts)
 {
@@ -160,7 +135,9 @@ int kopro_doc_votes(struct kopro_doc_output *out, const struct kopro_assembly *a
         kopro_doc__text(&c, KOPRO_PDF_BODY, kopro_i18n_s(c.t, "resolutions_empty"));
     for (size_t i = 0; i < r->n_resolutions && c.rc == 0; i++)
         kopro_doc__resolution(&c, a, &r->resolutions[i], i + 1, 1);
-    officer_signatures(&c, a);
+    kopro_doc__officer_signatures(&c, a, "certify");
+    if (c.rc == 0)
+        kopro_doc__check(&c, kopro_pdf_keep_end(c.pdf));
     rc = kopro_doc__finish(&c, out);
 done:
     kopro_doc__cleanup(&c);
