@@ -52,6 +52,22 @@ static void wr32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)v;
 }
 
+/* Bytes of one composite-glyph component record with these flags: flags and
+ * glyph index, the two arguments (words if ARG_1_AND_2_ARE_WORDS), then a
+ * scale (WE_HAVE_A_SCALE), an x and y scale (WE_HAVE_AN_X_AND_Y_SCALE) or a
+ * 2x2 matrix (WE_HAVE_A_TWO_BY_TWO). OpenType "glyf", composite glyphs. */
+static size_t component_bytes(uint16_t flags)
+{
+    size_t n = 4 + ((flags & 0x0001) ? 4 : 2);
+    if (flags & 0x0008)
+        n += 2;
+    else if (flags & 0x0040)
+        n += 4;
+    else if (flags & 0x0080)
+        n += 8;
+    return n;
+}
+
 static uint32_t checksum(const unsigned char *p, size_t len)
 {
     uint32_t sum = 0;
@@ -127,13 +143,7 @@ static int close_composites(uint8_t *keep, uint32_t num_glyphs, const struct tbl
                     keep[comp] = 1;
                     changed = 1;
                 }
-                p += 4 + ((flags & 0x0001) ? 4 : 2);
-                if (flags & 0x0008)
-                    p += 2;
-                else if (flags & 0x0040)
-                    p += 4;
-                else if (flags & 0x0080)
-                    p += 8;
+                p += component_bytes(flags);
                 if (!(flags & 0x0020))
                     break;
             }
@@ -239,13 +249,7 @@ int kopro_pdf__ttf_subset(unsigned char **out, size_t *out_len, uint16_t *new_gi
                     goto bad;
                 flags = rd16(p);
                 wr16(p + 2, new_gid[rd16(p + 2)]);
-                p += 4 + ((flags & 0x0001) ? 4 : 2);
-                if (flags & 0x0008)
-                    p += 2;
-                else if (flags & 0x0040)
-                    p += 4;
-                else if (flags & 0x0080)
-                    p += 8;
+                p += component_bytes(flags);
                 if (!(flags & 0x0020))
                     break;
             }
