@@ -243,29 +243,18 @@ int main(int argc, char **argv)
     const char *user = NULL, *out = NULL, *since = NULL, *letter = NULL, *pos[2] = {NULL, NULL};
     int npos = 0;
     int json = 0, quiet = 0, dry_run = 0, c;
+    const char *cmd = NULL;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+u:o:jqns:l:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'u': user = optarg; break;
-        case 'o': out = optarg; break;
-        case 'j': json = 1; break;
-        case 'q': quiet = 1; break;
-        case 'n': dry_run = 1; break;
-        case 's': since = optarg; break;
-        case 'l': letter = optarg; break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: return usage_error("unknown option or missing value");
-        }
-    }
-    /* Options may also follow the command. */
-    if (optind >= argc)
-        return usage_error("missing command (export, erase or register)");
-    const char *cmd = argv[optind++];
-    while (optind < argc) {
-        if (argv[optind][0] != '-') {
-            if (npos >= 2)
+    /* Options may come before or after the command and its arguments; "+"
+     * stops getopt at each word that is not an option, which is taken here. */
+    for (;;) {
+        if (optind < argc && argv[optind][0] != '-') {
+            if (cmd == NULL)
+                cmd = argv[optind++];
+            else if (npos >= 2)
                 return usage_error("unexpected argument");
-            pos[npos++] = argv[optind++];
+            else
+                pos[npos++] = argv[optind++];
             continue;
         }
         c = getopt_long(argc, argv, "+u:o:jqns:l:h", longopts, NULL);
@@ -283,6 +272,10 @@ int main(int argc, char **argv)
         default: return usage_error("unknown option or missing value");
         }
     }
+    if (cmd == NULL && optind < argc)
+        cmd = argv[optind++]; /* "-" or the word after "--" */
+    if (cmd == NULL)
+        return usage_error("missing command (export, erase or register)");
     if (optind < argc)
         return usage_error("unexpected argument");
     if (strcmp(cmd, "tombstones") == 0) {
