@@ -308,6 +308,33 @@ static void pool_destroy(struct pool *p)
     pthread_cond_destroy(&p->cv);
 }
 
+/*
+ * A pooled connection taken on first use. Plain enqueues never need one (they
+ * go through the group commit), and a handler that waits for the group commit
+ * gives its connection back first: otherwise the pool's size, not the load,
+ * would cap how many jobs share one commit.
+ */
+struct lazy_db {
+    struct pool *pool;
+    PGconn *c;
+};
+
+/* The connection, taken from the pool if not yet held; NULL after replying 503. */
+static PGconn *ldb_get(struct lazy_db *d, struct reply *r)
+{
+    if (d->c == NULL && pool_get(d->pool, &d->c) != 0) {
+        d->c = NULL;
+        reply_error(r, 503, "the database is unavailable; retry later");
+    }
+    return d->c;
+}
+
+static void ldb_release(struct lazy_db *d)
+{
+    pool_put(d->pool, d->c);
+    d->c = NULL;
+}
+
 /* ------------------------------------------------------------ rate limit */
 
 /* 1 if `user` may make one more GDPR request now (and records it), else 0. */
@@ -490,7 +517,7 @@ static const struct {
  * (any organization for a superadmin) and pick the job's organization into
  * org_out (37 bytes; "" = none). Returns 0, or -1 with the reply set.
  */
-static int check_refs(PGconn *db, const struct kopro_jwt_claims *c, json_t *payload,
+static int check_refs(struct lazy_db *ld, const struct kopro_jwt_claims *c, json_t *payload,
                       char org_out[37], struct reply *r)
 {
     const char *token_org = c->role == KOPRO_ROLE_SUPERADMIN ? NULL : c->organization_id;
@@ -535,7 +562,9 @@ static int check_refs(PGconn *db, const struct kopro_jwt_claims *c, json_t *payl
         }
         params[0] = json_string_value(v);
         params[1] = token_org;
-        rc = kopro_db_exec(db, &res, refs[i].noun, refs[i].sql, 2, params);
+        if (ldb_get(ld, r) == NULL)
+            return -1;
+        rc = kopro_db_exec(ld->c, &res, refs[i].noun, refs[i].sql, 2, params);
         if (rc != 0) {
             reply_db_error(r, rc, "looking up the payload's references");
             return -1;
@@ -733,10 +762,11 @@ static int batch_submit(struct batcher *b, struct enq_item *it)
  * commit, or kopro.enqueue() with a unique key) and reply 202.
  * `kind` must be registered. Takes nothing over from the caller.
  */
-static void enqueue(struct kopro_api *api, PGconn *db, const struct kopro_job_kind *kind,
+static void enqueue(struct kopro_api *api, struct lazy_db *ld, const struct kopro_job_kind *kind,
                     const json_t *payload, const char *org, const char *created_by,
                     const char *unique_key, struct reply *r)
 {
+    PGconn *db;
     char *text = NULL;
     PGresult *res = NULL;
     const char *params[5];
@@ -759,6 +789,7 @@ static void enqueue(struct kopro_api *api, PGconn *db, const struct kopro_job_ki
         it.payload = payload;
         it.org = org != NULL && org[0] != '\0' ? org : NULL;
         it.created_by = created_by;
+        ldb_release(ld); /* not needed while waiting for the shared commit */
         rc = batch_submit(&api->batch, &it);
         if (rc != 0) {
             reply_db_error(r, rc, "enqueueing the job");
@@ -771,6 +802,9 @@ static void enqueue(struct kopro_api *api, PGconn *db, const struct kopro_job_ki
             json_pack("{s:s, s:s, s:s}", "id", it.id, "kind", kind->name, "state", "queued"));
         return;
     }
+    db = ldb_get(ld, r);
+    if (db == NULL)
+        return;
     text = json_dumps(payload, JSON_COMPACT);
     if (text == NULL) {
         reply_error(r, 500, "cannot serialize the payload");
@@ -976,7 +1010,7 @@ static int kind_allowed(const struct kopro_jwt_claims *c, const char *kind, int 
     return 0;
 }
 
-static void h_post_job(struct kopro_api *api, PGconn *db, const struct kopro_jwt_claims *c,
+static void h_post_job(struct kopro_api *api, struct lazy_db *db, const struct kopro_jwt_claims *c,
                        const struct req *rq, struct reply *r)
 {
     json_t *body = NULL;
@@ -1350,7 +1384,7 @@ done:
 }
 
 /* POST /api/v1/{meetings|buildings}/{id}/{doc}: enqueue one pdf.* job. */
-static void h_document(struct kopro_api *api, PGconn *db, const struct kopro_jwt_claims *c,
+static void h_document(struct kopro_api *api, struct lazy_db *db, const struct kopro_jwt_claims *c,
                        const struct req *rq, const char *kind_name, const char *field,
                        const char *id, struct reply *r)
 {
@@ -1392,7 +1426,7 @@ done:
 }
 
 /* GET /api/v1/gdpr/export, DELETE /api/v1/gdpr/erase: for the caller only. */
-static void h_gdpr(struct kopro_api *api, PGconn *db, const struct kopro_jwt_claims *c,
+static void h_gdpr(struct kopro_api *api, struct lazy_db *db, const struct kopro_jwt_claims *c,
                    const char *kind_name, struct reply *r)
 {
     const struct kopro_job_kind *kind = find_kind(api, kind_name);
@@ -1440,22 +1474,22 @@ static const struct {
     enum route route;
     const char *method;
     const char *pattern;
-    int needs_db;
+    int needs_db; /* 1: a pooled connection first; 2: the handler takes one when it needs it */
     int needs_auth;
 } routes[] = {
     {R_NONE, "", "", 0, 0},
     {R_HEALTH, "GET", "/api/v1/health", 0, 0},
     {R_READY, "GET", "/api/v1/ready", 1, 0},
     {R_METRICS, "GET", "/metrics", 0, 0},
-    {R_JOBS, "POST", "/api/v1/jobs", 1, 1},
+    {R_JOBS, "POST", "/api/v1/jobs", 2, 1},
     {R_JOB, "GET", "/api/v1/jobs/{id}", 1, 1},
     {R_RESULT, "GET", "/api/v1/jobs/{id}/result", 1, 1},
-    {R_MINUTES, "POST", "/api/v1/meetings/{id}/minutes", 1, 1},
-    {R_VOTES, "POST", "/api/v1/meetings/{id}/vote-results", 1, 1},
-    {R_PCN, "POST", "/api/v1/buildings/{id}/pcn", 1, 1},
-    {R_STATEMENTS, "POST", "/api/v1/buildings/{id}/statements", 1, 1},
-    {R_GDPR_EXPORT, "GET", "/api/v1/gdpr/export", 1, 1},
-    {R_GDPR_ERASE, "DELETE", "/api/v1/gdpr/erase", 1, 1},
+    {R_MINUTES, "POST", "/api/v1/meetings/{id}/minutes", 2, 1},
+    {R_VOTES, "POST", "/api/v1/meetings/{id}/vote-results", 2, 1},
+    {R_PCN, "POST", "/api/v1/buildings/{id}/pcn", 2, 1},
+    {R_STATEMENTS, "POST", "/api/v1/buildings/{id}/statements", 2, 1},
+    {R_GDPR_EXPORT, "GET", "/api/v1/gdpr/export", 2, 1},
+    {R_GDPR_ERASE, "DELETE", "/api/v1/gdpr/erase", 2, 1},
 };
 
 /* Match `url` against the patterns; the {id} segment goes to id (64 bytes). */
@@ -1495,8 +1529,8 @@ static void dispatch(struct kopro_api *api, struct MHD_Connection *conn, const c
     char id[64];
     enum route rt = match(url, id);
     struct kopro_jwt_claims *claims = NULL;
+    struct lazy_db ld = {&api->pool, NULL};
     PGconn *db = NULL;
-    int rc;
 
     rq->route = routes[rt].pattern[0] != '\0' ? routes[rt].pattern : "(unknown)";
     if (rt == R_NONE) {
@@ -1515,13 +1549,15 @@ static void dispatch(struct kopro_api *api, struct MHD_Connection *conn, const c
     }
     if (routes[rt].needs_auth && bearer(api, conn, &claims, r) != 0)
         return;
-    if (routes[rt].needs_db || rt == R_METRICS) {
-        rc = pool_get(&api->pool, &db);
-        if (rc != 0 && rt != R_METRICS) {
-            reply_error(r, 503, "the database is unavailable; retry later");
+    if (rt == R_METRICS) {
+        if (pool_get(&api->pool, &ld.c) != 0)
+            ld.c = NULL; /* metrics without the queue's figures */
+        db = ld.c;
+    } else if (routes[rt].needs_db == 1) {
+        db = ldb_get(&ld, r);
+        if (db == NULL)
             goto done;
-        }
-    }
+    } /* needs_db == 2: the handler takes one if it needs it */
     switch (rt) {
     case R_HEALTH:
         h_health(r);
@@ -1533,7 +1569,7 @@ static void dispatch(struct kopro_api *api, struct MHD_Connection *conn, const c
         h_metrics(api, db, r);
         break;
     case R_JOBS:
-        h_post_job(api, db, claims, rq, r);
+        h_post_job(api, &ld, claims, rq, r);
         break;
     case R_JOB:
         h_get_job(db, claims, id, r);
@@ -1542,28 +1578,28 @@ static void dispatch(struct kopro_api *api, struct MHD_Connection *conn, const c
         h_get_result(api, db, claims, id, r);
         break;
     case R_MINUTES:
-        h_document(api, db, claims, rq, "pdf.minutes", "meeting_id", id, r);
+        h_document(api, &ld, claims, rq, "pdf.minutes", "meeting_id", id, r);
         break;
     case R_VOTES:
-        h_document(api, db, claims, rq, "pdf.votes", "meeting_id", id, r);
+        h_document(api, &ld, claims, rq, "pdf.votes", "meeting_id", id, r);
         break;
     case R_PCN:
-        h_document(api, db, claims, rq, "pdf.pcn", "building_id", id, r);
+        h_document(api, &ld, claims, rq, "pdf.pcn", "building_id", id, r);
         break;
     case R_STATEMENTS:
-        h_document(api, db, claims, rq, "pdf.statements", "building_id", id, r);
+        h_document(api, &ld, claims, rq, "pdf.statements", "building_id", id, r);
         break;
     case R_GDPR_EXPORT:
-        h_gdpr(api, db, claims, "gdpr.export", r);
+        h_gdpr(api, &ld, claims, "gdpr.export", r);
         break;
     case R_GDPR_ERASE:
-        h_gdpr(api, db, claims, "gdpr.erase", r);
+        h_gdpr(api, &ld, claims, "gdpr.erase", r);
         break;
     case R_NONE:
         break;
     }
 done:
-    pool_put(&api->pool, db);
+    ldb_release(&ld);
     kopro_jwt_claims_free(claims);
 }
 
