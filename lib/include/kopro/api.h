@@ -68,16 +68,18 @@ int kopro_api_parse_listen(struct sockaddr_storage *addr_out, socklen_t *addr_le
                            const char *listen);
 
 /*
- * Start the server: a libmicrohttpd daemon with its own listening thread and
- * one thread per HTTP connection (at most 512 connections; more wait in the
- * listen backlog), which borrows one of `threads` pooled PostgreSQL
- * connections while it needs one (connections are opened lazily and reopened
- * after a failure, so the server starts while the database is down and
- * /api/v1/ready tells), plus one enqueue thread with its own connection:
- * plain enqueues (no unique key) from all threads are inserted together by
- * one kopro.enqueue_many() statement (one INSERT), so concurrent requests
- * share one commit and one NOTIFY (group commit); each request is answered
- * 202 only after that commit.
+ * Start the server: a libmicrohttpd daemon with one epoll polling thread per
+ * core (at most 4) for all HTTP connections (at most 512; more wait in the
+ * listen backlog). A request that needs the database is suspended
+ * (MHD_suspend_connection) and run on one of `threads` handler threads, each
+ * of which borrows one of `threads` pooled PostgreSQL connections while it
+ * needs one (connections are opened lazily and reopened after a failure, so
+ * the server starts while the database is down and /api/v1/ready tells).
+ * Plain enqueues (no unique key) go to one enqueue thread with its own
+ * connection, without holding a pooled one: those arriving together are
+ * inserted by one kopro.enqueue_many() statement (one INSERT), so concurrent
+ * requests share one commit and one NOTIFY (group commit); each request is
+ * answered 202 only after that commit, and no thread waits for it.
  * The key is borrowed and must outlive the server. The configuration `cfg`
  * (may be NULL) must outlive it too; it is read for KOPRO_API_LISTEN,
  * KOPRO_DATABASE_URL, KOPRO_ENABLE_TEST_JOBS (test.* kinds are enqueued only
@@ -97,9 +99,10 @@ int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
 unsigned kopro_api_port(const struct kopro_api *api);
 
 /*
- * Graceful stop: stop accepting connections, let requests in flight finish,
- * join the threads, close the database connections and release everything.
- * NULL allowed.
+ * Graceful stop: stop accepting connections, answer the requests already
+ * taken (new requests on open connections get 503), join the threads, close
+ * the database connections and release everything. Waits as long as a
+ * request in flight waits for the database. NULL allowed.
  */
 void kopro_api_stop(struct kopro_api *api);
 
