@@ -93,14 +93,16 @@ LUA
     api0=$(ticks "$API_PID")
     pg0=$(pg_ticks)
     conns=${6:-$CONNECTIONS}
-    wrk -t"$([ "$conns" -ge 2 ] && echo 2 || echo 1)" -c"$conns" -d"${DURATION_S}s" --latency -s "$KT_TMP/$tag.lua" \
+    # wrk inside a shell that reports the CPU ticks of its waited-for child (wrk)
+    sh -c 'wrk "$@"; awk "{ print \$16 + \$17 }" /proc/$$/stat >"$0"' "$KT_TMP/$tag.wrkcpu" \
+        -t"$([ "$conns" -ge 2 ] && echo 2 || echo 1)" -c"$conns" -d"${DURATION_S}s" --latency -s "$KT_TMP/$tag.lua" \
         "http://127.0.0.1:$PORT$path" >"$KT_TMP/$tag.out" 2>&1
     api1=$(ticks "$API_PID")
     pg1=$(pg_ticks)
     after=$(kt_psql -d "$DB" -tAc "select count(*) from kopro.jobs")
     jobs=$((after - before))
-    cpu=$(awk -v a=$((api1 - api0)) -v p=$((pg1 - pg0)) -v j="$jobs" -v hz="$HZ" \
-        'BEGIN { if (j > 0) printf "api %.0f us + pg %.0f us", a / hz / j * 1e6, p / hz / j * 1e6 }')
+    cpu=$(awk -v a=$((api1 - api0)) -v p=$((pg1 - pg0)) -v w="$(cat "$KT_TMP/$tag.wrkcpu")" -v j="$jobs" -v hz="$HZ" \
+        'BEGIN { if (j > 0) printf "api %.0f us + pg %.0f us + wrk %.0f us", a / hz / j * 1e6, p / hz / j * 1e6, w / hz / j * 1e6 }')
     p50=$(awk '$1 == "50%" {print $2}' "$KT_TMP/$tag.out")
     p99=$(awk '$1 == "99%" {print $2}' "$KT_TMP/$tag.out")
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$KT_TMP/$tag.out")
