@@ -177,7 +177,6 @@ struct req {
     int wants_db;     /* ... and it needed one: run it again on a handler thread */
 };
 
-
 /* ------------------------------------------------------------ small helpers */
 
 static void api_log(struct kopro_api *api, const char *fmt, ...)
@@ -905,8 +904,9 @@ static void handlers_push(struct handlers *h, struct req *rq)
  * Validate with the kind, enqueue (kopro.enqueue_many() through the group
  * commit, or kopro.enqueue() with a unique key) and reply 202.
  * `kind` must be registered. Takes nothing over from the caller. Without a
- * unique key the job goes to the batcher, which answers `rq` (suspended, on
- * a handler thread; not NULL then) after the commit and leaves `r` alone.
+ * unique key the job goes to the batcher, which answers `rq` (suspended; not
+ * NULL then) after the commit: `r` must then be `&rq->reply` and the caller
+ * must leave it alone.
  */
 static void enqueue(struct kopro_api *api, struct lazy_db *ld, struct req *rq,
                     const struct kopro_job_kind *kind,
