@@ -167,7 +167,7 @@ struct req {
     struct timespec t0;
     struct kopro_api *api;
     struct MHD_Connection *conn;
-    const char *url;    /* MHD's, valid until completion */
+    const char *url; /* MHD's, valid until completion */
     enum rq_phase phase;
     atomic_int holds;   /* RQ_BUSY: the handler thread, plus the batcher while it has the job */
     struct reply reply; /* the handler thread's answer, sent by on_request() */
@@ -694,14 +694,12 @@ static void batch_exec(struct batcher *b, struct enq_item *const *items, size_t 
     int rc = 0;
 
     for (size_t i = 0; arr != NULL && i < n; i++)
-        if (json_array_append_new(arr, json_pack("{s:s, s:O, s:s?, s:s?}", "kind",
-                                                 items[i]->kind, "payload", items[i]->payload,
-                                                 "organization_id",
-                                                 items[i]->org[0] != '\0' ? items[i]->org : NULL,
-                                                 "created_by",
-                                                 items[i]->created_by[0] != '\0'
-                                                     ? items[i]->created_by
-                                                     : NULL)) != 0) {
+        if (json_array_append_new(
+                arr, json_pack("{s:s, s:O, s:s?, s:s?}", "kind", items[i]->kind, "payload",
+                               items[i]->payload, "organization_id",
+                               items[i]->org[0] != '\0' ? items[i]->org : NULL, "created_by",
+                               items[i]->created_by[0] != '\0' ? items[i]->created_by : NULL)) !=
+            0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -909,9 +907,8 @@ static void handlers_push(struct handlers *h, struct req *rq)
  * must leave it alone.
  */
 static void enqueue(struct kopro_api *api, struct lazy_db *ld, struct req *rq,
-                    const struct kopro_job_kind *kind,
-                    json_t *payload, const char *org, const char *created_by,
-                    const char *unique_key, struct reply *r)
+                    const struct kopro_job_kind *kind, json_t *payload, const char *org,
+                    const char *created_by, const char *unique_key, struct reply *r)
 {
     PGconn *db;
     char *text = NULL;
@@ -1373,7 +1370,8 @@ static void reply_sealed(struct kopro_api *api, PGconn *db, const char *id, int 
         reply_error(r, 410, "the export of job %s has expired: its key was destroyed", id);
         goto done;
     }
-    if (rc != 0 || size < 0 || (unsigned long long)size > kopro_gdpr_sealed_bytes(KOPRO_GDPR_SEAL_MAX_BYTES)) {
+    if (rc != 0 || size < 0 ||
+        (unsigned long long)size > kopro_gdpr_sealed_bytes(KOPRO_GDPR_SEAL_MAX_BYTES)) {
         api_log(api, "job %s: %s", id, rc != 0 ? kopro_error_last() : "sealed archive too large");
         reply_error(r, 500, "cannot read the archive of job %s", id);
         goto done;
@@ -1527,8 +1525,8 @@ done:
 
 /* POST /api/v1/{meetings|buildings}/{id}/{doc}: enqueue one pdf.* job. */
 static void h_document(struct kopro_api *api, struct lazy_db *db, const struct kopro_jwt_claims *c,
-                       struct req *rq, const char *kind_name, const char *field,
-                       const char *id, struct reply *r)
+                       struct req *rq, const char *kind_name, const char *field, const char *id,
+                       struct reply *r)
 {
     const struct kopro_job_kind *kind = find_kind(api, kind_name);
     json_t *payload = NULL;
@@ -1767,7 +1765,8 @@ static enum MHD_Result finish(struct kopro_api *api, struct MHD_Connection *conn
     } else if (r->body != NULL && r->wipe_body) {
         struct wiped *w = malloc(sizeof *w);
         resp = w == NULL ? NULL
-                         : MHD_create_response_from_buffer_with_free_callback_cls(r->len, r->body, wipe_free, w);
+                         : MHD_create_response_from_buffer_with_free_callback_cls(r->len, r->body,
+                                                                                  wipe_free, w);
         if (resp != NULL) {
             w->p = r->body;
             w->n = r->len;
@@ -1882,8 +1881,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     {
         char id[64];
         enum route rt = match(url, id);
-        if (rt != R_NONE && (routes[rt].needs_db != 0 || routes[rt].needs_auth ||
-                             rt == R_METRICS)) {
+        if (rt != R_NONE &&
+            (routes[rt].needs_db != 0 || routes[rt].needs_auth || rt == R_METRICS)) {
             atomic_fetch_add(&api->inflight, 1);
             if (!atomic_load(&api->draining)) {
                 rq->api = api;
@@ -2119,10 +2118,9 @@ int kopro_api_start(struct kopro_api **out, const struct kopro_config *cfg,
         flags |= MHD_USE_IPv6;
     api->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_error, api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX, MHD_OPTION_THREAD_POOL_SIZE,
-        pollers, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
+        api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)CONNECTIONS_MAX, MHD_OPTION_THREAD_POOL_SIZE, pollers, MHD_OPTION_END);
     if (api->daemon == NULL) {
         rc = kopro_error_set(KOPRO_EUNAVAIL,
                              "cannot listen on %.100s (address in use or not permitted)", listen);
