@@ -16,8 +16,8 @@ static void strip_newline(char *s)
 
 int kopro_db_connect(PGconn **out, const char *conninfo, const char *app)
 {
-    const char *keys[4];
-    const char *vals[4];
+    const char *keys[5];
+    const char *vals[5];
     PGconn *db;
     char msg[512];
     int i = 0;
@@ -27,6 +27,11 @@ int kopro_db_connect(PGconn **out, const char *conninfo, const char *app)
         conninfo = getenv("KOPRO_DATABASE_URL");
     if (conninfo == NULL)
         conninfo = "";
+    /* Before dbname, so that a connect_timeout in the URL overrides it: an
+     * unreachable host would otherwise hold a worker or an API request for
+     * the kernel's TCP timeout (about two minutes). */
+    keys[i] = "connect_timeout";
+    vals[i++] = "10";
     keys[i] = "dbname";
     vals[i++] = conninfo;
     keys[i] = "application_name";

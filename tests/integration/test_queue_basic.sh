@@ -167,4 +167,36 @@ kt_check "finished jobs older than --prune-after are deleted" test "$(q "select 
 kt_check "... and the count is logged" grep -q "pruned $n_old finished job" "$KT_TMP/prune.log"
 kt_check "dead and queued jobs newer than the limit are kept" test "$(q "select count(*) from kopro.jobs where state in ('dead', 'queued')")" -gt 0
 
+echo "== a server that accepts but never answers"
+# The kernel completes the handshake (listen backlog), nobody reads: libpq
+# waits for the server's reply. kopro must give up after connect_timeout
+# (10 s by default, or the URL's own), not after the kernel's TCP timeout.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$KT_TMP/silent.port" &
+silent=$!
+i=0
+while [ ! -s "$KT_TMP/silent.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+SILENT="postgresql://kopro@127.0.0.1:$(cat "$KT_TMP/silent.port")/kopro"
+timed() { # SECONDS_MAX LOG command...: fails unless the command fails within SECONDS_MAX
+    max=$1 log=$2
+    shift 2
+    t0=$(date +%s)
+    "$@" >"$log" 2>&1 && return 1
+    el=$(($(date +%s) - t0))
+    echo "gave up after ${el} s: $(cat "$log")"
+    [ "$el" -le "$max" ]
+}
+timed 15 "$KT_TMP/silent.default" env KOPRO_DATABASE_URL="$SILENT" "$KOPRO_BIN/kopro-queue" stats \
+    >"$KT_TMP/silent.timed" 2>&1 &
+t_default=$!
+kt_check "connect_timeout in the URL wins: kopro-queue gives up within 3 s" \
+    timed 3 "$KT_TMP/silent.url" env KOPRO_DATABASE_URL="$SILENT?connect_timeout=1" "$KOPRO_BIN/kopro-queue" stats
+kt_check "... and the error says it could not connect" grep -q "cannot connect to PostgreSQL" "$KT_TMP/silent.url"
+wait $t_default
+rc_default=$?
+kt_check "without one, the default 10 s applies (not the kernel's ~2 min)" sh -c "cat '$KT_TMP/silent.timed'; [ $rc_default = 0 ] && grep -q 'timeout' '$KT_TMP/silent.default'"
+kill "$silent" 2>/dev/null
+
 kt_done

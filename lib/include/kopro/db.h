@@ -11,7 +11,8 @@
  * Connect to `conninfo` (a libpq URI or key=value string; NULL means
  * $KOPRO_DATABASE_URL, and an empty value lets libpq use its PG* variables).
  * Sets application_name=`app` (may be NULL), TimeZone=UTC and
- * client_encoding=UTF8. The connection string is never copied into an error
+ * client_encoding=UTF8, and connect_timeout=10 (seconds) unless `conninfo`
+ * sets its own. The connection string is never copied into an error
  * message, since it may hold a password.
  * Returns 0, or KOPRO_EUNAVAIL with libpq's reason. *out is owned by the
  * caller: PQfinish().
