@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,24 @@ struct rate_slot {
 #define BATCH_MAX 256
 #define CONNECTIONS_MAX 512 /* open HTTP connections */
 
+/*
+ * A FIFO of intrusive nodes between threads: jobs for the group-commit
+ * batcher, requests for the handler threads.
+ */
+struct fifo_node {
+    struct fifo_node *next;
+};
+
+struct fifo {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct fifo_node *head;
+    struct fifo_node **tail; /* NULL until fifo_init() */
+    int stop;
+};
+
+#define CONTAINER_OF(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+
 struct req;
 
 struct enq_item {
@@ -73,15 +92,11 @@ struct enq_item {
     int rc;         /* out: 0 or a KOPRO_E* code */
     char msg[256];  /* out: the error message */
     struct req *rq; /* the request it answers */
-    struct enq_item *next;
+    struct fifo_node node;
 };
 
 struct batcher {
-    pthread_mutex_t mu;
-    pthread_cond_t cv_work;
-    struct enq_item *head;
-    struct enq_item **tail;
-    int stop;
+    struct fifo q;
     int started;
     pthread_t thread;
     PGconn *db; /* the batcher's own connection */
@@ -92,11 +107,7 @@ struct batcher {
 
 /* Requests handed from MHD's polling thread to the handler threads. */
 struct handlers {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct req *head;
-    struct req **tail;
-    int stop;
+    struct fifo q;
     pthread_t *threads;
     unsigned started;
 };
@@ -172,9 +183,9 @@ struct req {
     atomic_int holds;   /* RQ_BUSY: the handler thread, plus the batcher while it has the job */
     struct reply reply; /* the handler thread's answer, sent by on_request() */
     struct enq_item item;
-    struct req *next; /* in the handler threads' queue */
-    int on_poller;    /* dispatch() runs on the polling thread: no database */
-    int wants_db;     /* ... and it needed one: run it again on a handler thread */
+    struct fifo_node node; /* in the handler threads' queue */
+    int on_poller;         /* dispatch() runs on the polling thread: no database */
+    int wants_db;          /* ... and it needed one: run it again on a handler thread */
 };
 
 /* ------------------------------------------------------------ small helpers */
@@ -635,6 +646,63 @@ static int check_refs(struct lazy_db *ld, const struct kopro_jwt_claims *c, json
     return 0;
 }
 
+/* ------------------------------------------------------------ thread queues */
+
+static void fifo_init(struct fifo *f)
+{
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    f->head = NULL;
+    f->tail = &f->head;
+    f->stop = 0;
+}
+
+static void fifo_push(struct fifo *f, struct fifo_node *n)
+{
+    pthread_mutex_lock(&f->mu);
+    n->next = NULL;
+    *f->tail = n;
+    f->tail = &n->next;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Wait for nodes and take up to `max` of them, oldest first, into out.
+ * Returns how many; 0 once fifo_stop() was called and the queue is empty. */
+static size_t fifo_pop(struct fifo *f, struct fifo_node **out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&f->mu);
+    while (f->head == NULL && !f->stop)
+        pthread_cond_wait(&f->cv, &f->mu);
+    while (f->head != NULL && n < max) {
+        out[n++] = f->head;
+        f->head = f->head->next;
+    }
+    if (f->head == NULL)
+        f->tail = &f->head;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+/* Wake every waiter: what is queued is still taken, then fifo_pop() returns 0. */
+static void fifo_stop(struct fifo *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->stop = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void fifo_destroy(struct fifo *f)
+{
+    if (f->tail == NULL)
+        return;
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+    f->tail = NULL;
+}
+
 /* ------------------------------------------------------------ suspended requests */
 
 /*
@@ -756,21 +824,12 @@ static void *batch_main(void *arg)
     struct enq_item *items[BATCH_MAX];
 
     for (;;) {
-        size_t n = 0;
-        pthread_mutex_lock(&b->mu);
-        while (b->head == NULL && !b->stop)
-            pthread_cond_wait(&b->cv_work, &b->mu);
-        if (b->head == NULL) {
-            pthread_mutex_unlock(&b->mu);
-            break;
-        }
-        while (b->head != NULL && n < BATCH_MAX) {
-            items[n++] = b->head;
-            b->head = b->head->next;
-        }
-        if (b->head == NULL)
-            b->tail = &b->head;
-        pthread_mutex_unlock(&b->mu);
+        struct fifo_node *nodes[BATCH_MAX];
+        size_t n = fifo_pop(&b->q, nodes, BATCH_MAX);
+        if (n == 0)
+            break; /* stopped, and nothing is left */
+        for (size_t i = 0; i < n; i++)
+            items[i] = CONTAINER_OF(nodes[i], struct enq_item, node);
 
         batch_exec(b, items, n);
         atomic_fetch_add(&b->batches, 1);
@@ -787,9 +846,7 @@ static void *batch_main(void *arg)
 static int batch_start(struct batcher *b, const char *url)
 {
     memset(b, 0, sizeof(*b));
-    pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv_work, NULL);
-    b->tail = &b->head;
+    fifo_init(&b->q);
     b->url = url;
     if (pthread_create(&b->thread, NULL, batch_main, b) != 0)
         return kopro_error_set(KOPRO_ERROR, "cannot start the enqueue thread");
@@ -802,25 +859,16 @@ static void batch_stop(struct batcher *b)
 {
     if (!b->started)
         return;
-    pthread_mutex_lock(&b->mu);
-    b->stop = 1;
-    pthread_cond_signal(&b->cv_work);
-    pthread_mutex_unlock(&b->mu);
+    fifo_stop(&b->q);
     pthread_join(b->thread, NULL);
-    pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv_work);
+    fifo_destroy(&b->q);
     b->started = 0;
 }
 
 /* Hand one job to the batcher; enq_done() answers it after the commit. */
 static void batch_submit(struct batcher *b, struct enq_item *it)
 {
-    pthread_mutex_lock(&b->mu);
-    it->next = NULL;
-    *b->tail = it;
-    b->tail = &it->next;
-    pthread_cond_signal(&b->cv_work);
-    pthread_mutex_unlock(&b->mu);
+    fifo_push(&b->q, &it->node);
 }
 
 /* ------------------------------------------------------------ handler threads */
@@ -834,19 +882,11 @@ static void *handler_main(void *arg)
     struct handlers *h = &api->handlers;
 
     for (;;) {
+        struct fifo_node *node;
         struct req *rq;
-        pthread_mutex_lock(&h->mu);
-        while (h->head == NULL && !h->stop)
-            pthread_cond_wait(&h->cv, &h->mu);
-        rq = h->head;
-        if (rq == NULL) {
-            pthread_mutex_unlock(&h->mu);
-            break;
-        }
-        h->head = rq->next;
-        if (h->head == NULL)
-            h->tail = &h->head;
-        pthread_mutex_unlock(&h->mu);
+        if (fifo_pop(&h->q, &node, 1) == 0)
+            break; /* stopped, and nothing is left */
+        rq = CONTAINER_OF(node, struct req, node);
         dispatch(api, rq->conn, rq->url, rq->method, rq, &rq->reply);
         rq_release(rq);
     }
@@ -856,9 +896,7 @@ static void *handler_main(void *arg)
 static int handlers_start(struct kopro_api *api, unsigned n)
 {
     struct handlers *h = &api->handlers;
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
-    h->tail = &h->head;
+    fifo_init(&h->q);
     h->threads = calloc(n, sizeof(*h->threads));
     if (h->threads == NULL)
         return kopro_error_set(KOPRO_ERROR, "out of memory for the handler threads");
@@ -872,28 +910,19 @@ static int handlers_start(struct kopro_api *api, unsigned n)
 /* Join the handler threads once the queue is empty. Call when nothing can be pushed. */
 static void handlers_stop(struct handlers *h)
 {
-    if (h->threads == NULL)
-        return;
-    pthread_mutex_lock(&h->mu);
-    h->stop = 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    for (unsigned i = 0; i < h->started; i++)
-        pthread_join(h->threads[i], NULL);
-    free(h->threads);
-    h->threads = NULL;
-    pthread_mutex_destroy(&h->mu);
-    pthread_cond_destroy(&h->cv);
+    if (h->threads != NULL) {
+        fifo_stop(&h->q);
+        for (unsigned i = 0; i < h->started; i++)
+            pthread_join(h->threads[i], NULL);
+        free(h->threads);
+        h->threads = NULL;
+    }
+    fifo_destroy(&h->q);
 }
 
 static void handlers_push(struct handlers *h, struct req *rq)
 {
-    pthread_mutex_lock(&h->mu);
-    rq->next = NULL;
-    *h->tail = rq;
-    h->tail = &rq->next;
-    pthread_cond_signal(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    fifo_push(&h->q, &rq->node);
 }
 
 /* ------------------------------------------------------------ enqueue */
