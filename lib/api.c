@@ -1087,8 +1087,14 @@ static void h_metrics(struct kopro_api *api, PGconn *db, struct reply *r)
                             "# HELP kopro_api_enqueue_batched_jobs_total Jobs enqueued through "
                             "them.\n"
                             "# TYPE kopro_api_enqueue_batched_jobs_total counter\n"
-                            "kopro_api_enqueue_batched_jobs_total %lu\n",
-                            atomic_load(&api->batch.batches), atomic_load(&api->batch.jobs));
+                            "kopro_api_enqueue_batched_jobs_total %lu\n"
+                            "# HELP kopro_api_requests_in_flight Requests taken off the polling "
+                            "threads and not yet answered (waiting for a handler thread, the "
+                            "database or a group commit).\n"
+                            "# TYPE kopro_api_requests_in_flight gauge\n"
+                            "kopro_api_requests_in_flight %d\n",
+                            atomic_load(&api->batch.batches), atomic_load(&api->batch.jobs),
+                            atomic_load(&api->inflight) - 1 /* not this /metrics request */);
     if (rc == 0 && db != NULL &&
         kopro_db_exec(db, &res, "job metrics",
                       "SELECT kind, state, count(*), sum(jsonb_array_length(errors)), "

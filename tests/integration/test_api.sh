@@ -437,6 +437,7 @@ kt_check "metrics: requests by status and jobs by kind and state" sh -c "
     grep -q '^kopro_api_requests_total{code=\"401\"} [1-9]' '$KT_TMP/m' &&
     grep -q '^kopro_jobs{kind=\"pdf.minutes\",state=\"succeeded\"} [1-9]' '$KT_TMP/m' &&
     grep -q '^kopro_api_database_up 1' '$KT_TMP/m' &&
+    grep -q '^kopro_api_requests_in_flight 0' '$KT_TMP/m' &&
     grep -q '^kopro_jobs_runnable_age_seconds{kind=\"backup.run\",state=\"queued\"} [0-9]' '$KT_TMP/m' &&
     grep -q '^kopro_job_attempt_errors{kind=\"pdf.minutes\",state=\"succeeded\"} 0' '$KT_TMP/m'"
 # A server whose database lacks the kopro schema, and one whose database is down.
@@ -522,6 +523,8 @@ if [ "$ANY_KIND" = test.noop ] && start_api "$(kt_db_url "$DB")" "$KT_TMP/api5.l
         "$B2/api/v1/jobs" >"$KT_TMP/held.codes" &
     held=$!
     sleep 1
+    kt_check "/metrics counts the 10 held enqueues in kopro_api_requests_in_flight" sh -c "
+        curl -s '$B2/metrics' | grep '^kopro_api_requests_in_flight' | tee /dev/stderr | grep -qx 'kopro_api_requests_in_flight 10'"
     kill -TERM "$P2"
     sleep 1
     kt_check "SIGTERM with 10 enqueues waiting on a lock: the server waits for them" kill -0 "$P2"
