@@ -85,7 +85,7 @@ struct req;
 
 struct enq_item {
     const char *kind; /* the registered kind's name (static) */
-    json_t *payload;  /* a reference of the item's own */
+    json_t *payload;  /* the item's own copy, touched by the batcher only */
     char org[37];     /* uuid text or "" */
     char created_by[37];
     char id[40];    /* out: the job id */
@@ -960,7 +960,14 @@ static void enqueue(struct kopro_api *api, struct lazy_db *ld, struct req *rq,
         struct enq_item *it = &rq->item;
         memset(it, 0, sizeof(*it));
         it->kind = kind->name;
-        it->payload = json_incref(payload);
+        /* A copy of its own: the batcher must not share reference counts with
+         * this thread, which drops the request's body meanwhile (jansson's
+         * json_decref() reads the count unlocked). */
+        it->payload = json_deep_copy(payload);
+        if (it->payload == NULL) {
+            reply_error(r, 500, "out of memory copying the payload");
+            return;
+        }
         snprintf(it->org, sizeof(it->org), "%s", org != NULL ? org : "");
         snprintf(it->created_by, sizeof(it->created_by), "%s",
                  created_by != NULL ? created_by : "");
