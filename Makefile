@@ -12,6 +12,7 @@
 
 BUILD    ?= build
 ASAN_BUILD = $(BUILD)-asan
+TSAN_BUILD = $(BUILD)-tsan
 CC       ?= cc
 PKGS      = libpq jansson gpgme libcurl libarchive cairo freetype2 libmicrohttpd libsystemd libzstd zlib libdeflate libcrypto
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -22,6 +23,8 @@ WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prot
 BASEFLAGS = -std=c11 -D_GNU_SOURCE -DKOPRO_VERSION='"$(VERSION)"' $(WARN) -Ilib/include -Ijobs
 OPT      ?= -O2 -g
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# ThreadSanitizer, for the threaded server: test_api runs against it in make check.
+TSANFLAGS = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm -lpthread
@@ -46,7 +49,7 @@ endif
 # $(call objs,BUILDDIR,SOURCES)
 objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
-.PHONY: FORCE all deps build asan check unit unit-asan integration valgrind demo demo-stop \
+.PHONY: FORCE all deps build asan tsan check unit unit-asan integration valgrind demo demo-stop \
         bench fonts clean distclean
 .DEFAULT_GOAL := all
 
@@ -121,28 +124,32 @@ endef
 
 $(eval $(call BUILD_TREE,$(BUILD),$(OPT)))
 $(eval $(call BUILD_TREE,$(ASAN_BUILD),$(SANFLAGS)))
+$(eval $(call BUILD_TREE,$(TSAN_BUILD),$(TSANFLAGS)))
 $(foreach c,$(CMDS),$(eval $(call CMD_RULE,$(BUILD),$(c),$(OPT))))
 $(foreach c,$(CMDS),$(eval $(call CMD_RULE,$(ASAN_BUILD),$(c),$(SANFLAGS))))
+$(foreach c,$(CMDS),$(eval $(call CMD_RULE,$(TSAN_BUILD),$(c),$(TSANFLAGS))))
 
 BINS       = $(addprefix $(BUILD)/bin/,$(CMDS))
 ASAN_BINS  = $(addprefix $(ASAN_BUILD)/bin/,$(CMDS))
+TSAN_BINS  = $(addprefix $(TSAN_BUILD)/bin/,$(CMDS))
 TOOLS      = $(addprefix $(BUILD)/tools/,$(notdir $(TOOL_SRC:.c=)))
 UNITS      = $(addprefix $(BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
 ASAN_UNITS = $(addprefix $(ASAN_BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
 
 build: $(BINS) $(TOOLS) fonts
 asan: $(ASAN_BINS) $(ASAN_UNITS)
+tsan: $(TSAN_BINS)
 
 fonts:
 	@$(MAKE) --no-print-directory -C fonts BUILD=$(abspath $(BUILD))
 
--include $(shell find $(BUILD)/obj $(ASAN_BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(ASAN_BUILD)/obj $(TSAN_BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- tests
 # Each runner prints its own "N passed, N failed" line; tests/summary.sh adds them up.
 check: deps
-	@$(MAKE) --no-print-directory -j$(NPROC) build asan $(UNITS)
-	@sh tests/check.sh $(BUILD) $(ASAN_BUILD)
+	@$(MAKE) --no-print-directory -j$(NPROC) build asan tsan $(UNITS)
+	@sh tests/check.sh $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
 
 unit: $(UNITS)
 	@sh tests/run-unit.sh $(BUILD) normal
@@ -168,7 +175,7 @@ bench: deps
 	@sh bench/run.sh $(abspath $(BUILD))
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
 
 distclean: clean
 	rm -rf var

@@ -2,6 +2,7 @@
 # Run tests/integration/test_*.sh against the real binaries (the ASan/UBSan
 # build), one shared throwaway PostgreSQL cluster, and real gpg.
 # usage: tests/run-integration.sh BUILD ASAN_BUILD [LOG] [PATTERN]
+# (KT_STAGE names the stage in LOG's RESULT line; default "integration".)
 set -u
 build=$(cd "$1" && pwd)
 asan=$(cd "$2" && pwd)
@@ -15,7 +16,7 @@ export KT_ROOT KOPRO_BIN KOPRO_BIN_PLAIN KOPRO_TOOLS
 
 # One cluster for the whole run; each test makes its own databases.
 . "$KT_ROOT/tests/integration/lib.sh"
-kt_pg_start || { echo "RESULT integration 0 1" >>"$log"; echo "integration: cannot start PostgreSQL"; exit 1; }
+kt_pg_start || { echo "RESULT ${KT_STAGE:-integration} 0 1" >>"$log"; echo "${KT_STAGE:-integration}: cannot start PostgreSQL"; exit 1; }
 export KT_PG_SHARED=1
 
 passed=0
@@ -42,6 +43,6 @@ for t in tests/integration/test_*.sh; do
         echo "ok    integration $name (${secs}s, $p checks)"
     fi
 done
-echo "RESULT integration $passed $failed" >>"$log"
+echo "RESULT ${KT_STAGE:-integration} $passed $failed" >>"$log"
 echo "integration: $passed passed, $failed failed"
 exit $status
