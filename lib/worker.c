@@ -298,8 +298,8 @@ static void child_limits(const struct kopro_worker_opts *o)
         rl.rlim_max = (rlim_t)o->max_open_files;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-#if !defined(__SANITIZE_ADDRESS__)
-    /* ASan reserves terabytes of shadow address space: no RLIMIT_AS under it. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    /* ASan and TSan reserve terabytes of shadow address space: no RLIMIT_AS under them. */
     if (o->memory_limit_bytes > 0) {
         rl.rlim_cur = (rlim_t)o->memory_limit_bytes;
         rl.rlim_max = (rlim_t)o->memory_limit_bytes;
@@ -1243,7 +1243,7 @@ int kopro_worker_run(const struct kopro_worker_opts *o)
                version);
     log_line("worker=%s started: concurrency=%d lease_s=%d schema=%d%s", w->worker_id,
              o->concurrency, o->lease_s, version, o->once ? " once" : "");
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     if (o->memory_limit_bytes > 0)
         log_line("note: sanitizer build, the address-space limit (RLIMIT_AS) is not applied");
 #endif
