@@ -168,6 +168,23 @@ struct reply {
  */
 enum rq_phase { RQ_NEW, RQ_BUSY, RQ_READY, RQ_SENT };
 
+/* The API's endpoints; routes[] below gives their method and pattern. */
+enum route {
+    R_NONE,
+    R_HEALTH,
+    R_READY,
+    R_METRICS,
+    R_JOBS,
+    R_JOB,
+    R_RESULT,
+    R_MINUTES,
+    R_VOTES,
+    R_PCN,
+    R_STATEMENTS,
+    R_GDPR_EXPORT,
+    R_GDPR_ERASE,
+};
+
 /* Per-request state, from the first callback to MHD's completion notice. */
 struct req {
     struct kopro_buf body;
@@ -176,6 +193,7 @@ struct req {
     const char *route; /* pattern for the log, static string */
     char method[8];    /* for the log */
     struct timespec t0;
+    enum route rt; /* matched at the first callback */
     struct kopro_api *api;
     struct MHD_Connection *conn;
     const char *url; /* MHD's, valid until completion */
@@ -1636,22 +1654,6 @@ static void h_gdpr(struct kopro_api *api, struct lazy_db *db, const struct kopro
 
 /* ------------------------------------------------------------ routing */
 
-enum route {
-    R_NONE,
-    R_HEALTH,
-    R_READY,
-    R_METRICS,
-    R_JOBS,
-    R_JOB,
-    R_RESULT,
-    R_MINUTES,
-    R_VOTES,
-    R_PCN,
-    R_STATEMENTS,
-    R_GDPR_EXPORT,
-    R_GDPR_ERASE,
-};
-
 static const struct {
     enum route route;
     const char *method;
@@ -1884,8 +1886,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         clock_gettime(CLOCK_MONOTONIC, &rq->t0);
         {
             char id[64];
-            enum route rt = match(url, id);
-            rq->route = rt != R_NONE ? routes[rt].pattern : "(unknown)";
+            rq->rt = match(url, id);
+            rq->route = rq->rt != R_NONE ? routes[rq->rt].pattern : "(unknown)";
         }
         snprintf(rq->method, sizeof(rq->method), "%s", method);
         *con_cls = rq;
@@ -1921,8 +1923,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rq->status != 0 || rq->phase != RQ_NEW)
         return MHD_YES; /* already answered (413 before the body) */
     {
-        char id[64];
-        enum route rt = match(url, id);
+        enum route rt = rq->rt; /* matched at the first call */
         if (rt != R_NONE &&
             (routes[rt].needs_db != 0 || routes[rt].needs_auth || rt == R_METRICS)) {
             atomic_fetch_add(&api->inflight, 1);

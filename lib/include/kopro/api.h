@@ -49,7 +49,8 @@ struct kopro_api_options {
     const char *listen;       /* "HOST:PORT" / "[V6]:PORT"; NULL → KOPRO_API_LISTEN
                                  or KOPRO_API_DEFAULT_LISTEN; port 0 picks a free one */
     const char *database_url; /* libpq URL; NULL → KOPRO_DATABASE_URL */
-    unsigned threads;         /* pooled DB connections of the request threads; 0 → default */
+    unsigned threads;         /* handler threads, each with at most one pooled DB
+                                 connection (max 256); 0 → default */
     size_t body_cap_bytes;    /* largest request body; 0 → default (64 KiB) */
     unsigned gdpr_per_hour;   /* GDPR requests per user per hour; 0 → default (10) */
     kopro_api_log_fn log;     /* NULL: no log */
